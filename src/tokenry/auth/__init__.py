@@ -1,0 +1,1 @@
+"""The hot path: credential parsing, verification with a cache, usage batching, throttling."""

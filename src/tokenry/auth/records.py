@@ -1,0 +1,44 @@
+"""Immutable snapshots the verifier caches: small, hashable, free of ORM state."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+
+@dataclass(frozen=True, slots=True)
+class AccountRecord:
+    id: int
+    subdomain: str
+    token_access: bool
+    password_access: bool
+
+
+@dataclass(frozen=True, slots=True)
+class UserRecord:
+    id: int
+    account_id: int
+    email: str
+    name: str
+    role: str
+    verified: bool
+    suspended: bool
+
+
+@dataclass(frozen=True, slots=True)
+class TokenRecord:
+    id: int
+    account_id: int
+    active: bool
+    expires_at: datetime | None
+    user_id: int | None
+    secret_hash: str
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    """Who a request acts as, once authenticated."""
+
+    account: AccountRecord
+    user: UserRecord
+    token_id: int | None  # None when a password was used

@@ -1,0 +1,117 @@
+"""Turns a credential into an :class:`Identity`, or raises :class:`Unauthenticated`.
+
+The hot path is one HMAC and dictionary look-ups; a cache miss costs one indexed query.
+Any commit that changes accounts, settings, users or tokens clears the cache on this node,
+so a deactivation takes effect on the very next request here; other nodes see it within
+``verify_cache_ttl`` seconds.
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Callable
+from datetime import datetime
+from typing import TypeVar
+
+from tokenry.auth.cache import MISSING, TTLCache
+from tokenry.auth.credentials import Credential, PasswordCredential, TokenCredential
+from tokenry.auth.lookups import Lookups
+from tokenry.auth.passwords import verify_password
+from tokenry.auth.records import AccountRecord, Identity, TokenRecord, UserRecord
+from tokenry.domain.errors import NotFound, Unauthenticated
+from tokenry.domain.token_format import TokenHasher
+from tokenry.domain.tokens import is_usable
+from tokenry.domain.users import may_sign_in
+
+T = TypeVar("T")
+
+
+class NeedsLookup(Exception):  # noqa: N818 - a signal, not an error
+    """Raised in ``cached_only`` mode when the answer needs the database."""
+
+
+class Verifier:
+    def __init__(self, hasher: TokenHasher, lookups: Lookups, cache: TTLCache,
+                 clock: Callable[[], datetime]) -> None:
+        self._hasher = hasher
+        self._lookups = lookups
+        self._cache = cache
+        self._clock = clock
+
+    def _cached(self, key: tuple[object, ...], load: Callable[[], T], cached_only: bool) -> T:
+        value = self._cache.get(key)
+        if value is MISSING:
+            if cached_only:
+                raise NeedsLookup
+            value = load()
+            self._cache.put(key, value)
+        return value  # type: ignore[no-any-return]
+
+    def account(self, subdomain: str, *, cached_only: bool = False) -> AccountRecord:
+        account = self._cached(("account", subdomain), lambda: self._lookups.account(subdomain),
+                               cached_only)
+        if account is None:
+            raise NotFound(f"There is no account {subdomain!r} on this server.")
+        return account
+
+    def authenticate(self, subdomain: str, credential: Credential, *,
+                     cached_only: bool = False) -> Identity:
+        """Resolve the account, then verify the credential against it.
+
+        With ``cached_only`` it raises :class:`NeedsLookup` instead of touching the database,
+        so an async caller can answer hits inline and send misses to a thread.
+        """
+        account = self.account(subdomain, cached_only=cached_only)
+        if isinstance(credential, PasswordCredential):
+            if cached_only:
+                raise NeedsLookup
+            return self._verify_password(credential, account)
+        return self._verify_token(credential, account, cached_only)
+
+    def _verify_token(self, credential: TokenCredential, account: AccountRecord,
+                      cached_only: bool) -> Identity:
+        if not account.token_access:
+            raise Unauthenticated("token access is off for this account")
+        secret_hash = self._hasher.hash(credential.secret)
+        token: TokenRecord | None = self._cached(
+            ("token", secret_hash), lambda: self._lookups.token(secret_hash), cached_only
+        )
+        if token is None or not hmac.compare_digest(token.secret_hash, secret_hash):
+            raise Unauthenticated("unknown token")
+        if token.account_id != account.id:
+            raise Unauthenticated("token belongs to another account")
+        if not is_usable(active=token.active, expires_at=token.expires_at, now=self._clock()):
+            raise Unauthenticated("token is deactivated or expired")
+        user = self._token_user(token, credential.email, account.id, cached_only)
+        if user is None or not may_sign_in(verified=user.verified, suspended=user.suspended):
+            raise Unauthenticated("no usable user for this token")
+        return Identity(account=account, user=user, token_id=token.id)
+
+    def _token_user(self, token: TokenRecord, email: str | None, account_id: int,
+                    cached_only: bool) -> UserRecord | None:
+        if email is None:  # Bearer: only a token bound to a user says who is calling
+            if token.user_id is None:
+                return None
+            bound_id = token.user_id
+            return self._cached(("user-id", account_id, bound_id),
+                                lambda: self._lookups.user_by_id(account_id, bound_id),
+                                cached_only)
+        user: UserRecord | None = self._cached(
+            ("user", account_id, email), lambda: self._lookups.user(account_id, email),
+            cached_only,
+        )
+        if user is not None and token.user_id is not None and user.id != token.user_id:
+            return None  # a bound token works only with its own user's email
+        return user
+
+    def _verify_password(self, credential: PasswordCredential,
+                         account: AccountRecord) -> Identity:
+        if not account.password_access:
+            raise Unauthenticated("password access is off for this account")
+        stored = self._lookups.password_hash(account.id, credential.email)
+        if not verify_password(stored, credential.password):
+            raise Unauthenticated("wrong email or password")
+        user = self._lookups.user(account.id, credential.email)
+        if user is None or not may_sign_in(verified=user.verified, suspended=user.suspended):
+            raise Unauthenticated("user cannot sign in")
+        return Identity(account=account, user=user, token_id=None)

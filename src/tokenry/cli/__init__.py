@@ -1,0 +1,22 @@
+"""The ``tokenry`` command line. It calls the same operations as the HTTP API."""
+
+from __future__ import annotations
+
+import typer
+
+from tokenry.cli import admin, tokens, users
+
+app = typer.Typer(name="tokenry", help="tokenry: a self-hosted authority for admin API tokens.",
+                  no_args_is_help=True, pretty_exceptions_enable=False)
+app.command("init")(admin.init)
+app.command("serve")(admin.serve)
+app.add_typer(admin.db_app, name="db")
+app.add_typer(admin.accounts_app, name="accounts")
+app.add_typer(users.app, name="users")
+app.add_typer(tokens.app, name="tokens")
+app.add_typer(admin.settings_app, name="settings")
+app.add_typer(admin.audit_app, name="audit")
+
+
+def main() -> None:
+    app()

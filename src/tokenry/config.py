@@ -1,0 +1,75 @@
+"""tokenry's settings: one pydantic-settings class, built by :func:`load_settings` and passed in.
+
+Values come from ``TOKENRY_*`` environment variables, then from a settings file
+(``TOKENRY_SETTINGS_FILE``, default ``./tokenry.env`` when it exists), then the defaults.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+
+from tokenry.domain.token_format import validate_prefix
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="TOKENRY_", extra="ignore")
+
+    database_url: str = "sqlite:///./tokenry.db"
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=1, le=65535)
+    base_url: str = "http://127.0.0.1:8000"
+    base_domain: str = "localhost"
+    default_subdomain: str = "default"
+    secret_key: SecretStr | None = None
+    secret_key_file: Path | None = None
+    token_prefix: str = "tkry"
+    admin_email: str = "admin@tokenry.local"
+    admin_password: SecretStr | None = None
+    verify_cache_ttl: float = Field(2.0, ge=0, le=300)
+    usage_flush_interval: float = Field(5.0, gt=0, le=3600)
+    auth_failure_limit: int = Field(20, ge=1)
+    auth_failure_window: int = Field(60, ge=1)
+    forwarded_allow_ips: str = "127.0.0.1"
+    log_level: str = "info"
+
+    @field_validator("token_prefix")
+    @classmethod
+    def _prefix(cls, value: str) -> str:
+        return validate_prefix(value)
+
+    @field_validator("database_url")
+    @classmethod
+    def _database(cls, value: str) -> str:
+        backend = make_url(value).get_backend_name()
+        if backend not in {"sqlite", "postgresql"}:
+            raise ValueError("database_url must be a sqlite:/// or postgresql+psycopg:// URL")
+        if value.startswith("postgresql://") or value.startswith("postgres://"):
+            value = "postgresql+psycopg://" + value.split("://", 1)[1]
+        return value
+
+    @property
+    def is_sqlite(self) -> bool:
+        return make_url(self.database_url).get_backend_name() == "sqlite"
+
+    def resolved_secret_key_file(self) -> Path:
+        """Where a generated server secret lives: next to a SQLite database, else the cwd."""
+        if self.secret_key_file is not None:
+            return self.secret_key_file
+        database = make_url(self.database_url).database
+        if self.is_sqlite and database and database != ":memory:":
+            return Path(database).resolve().parent / "tokenry.secret"
+        return Path.cwd() / "tokenry.secret"
+
+
+def load_settings(**overrides: Any) -> Settings:
+    env_file = os.environ.get("TOKENRY_SETTINGS_FILE", "tokenry.env")
+    kwargs: dict[str, Any] = dict(overrides)
+    if Path(env_file).is_file():
+        kwargs["_env_file"] = env_file
+    return Settings(**kwargs)

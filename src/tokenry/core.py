@@ -1,0 +1,57 @@
+"""The one object behind every front end: settings, database, hashing, verification, usage.
+
+HTTP, CLI and (later) the scheduler each build a :class:`Core` with :func:`build_core` and call
+the same operations with it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from tokenry.auth.cache import TTLCache
+from tokenry.auth.lookups import Lookups
+from tokenry.auth.throttle import FailureThrottle
+from tokenry.auth.usage import UsageRecorder
+from tokenry.auth.verifier import Verifier
+from tokenry.config import Settings
+from tokenry.domain.token_format import TokenHasher
+from tokenry.server_secret import load_or_create
+from tokenry.storage.database import Database
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class Core:
+    settings: Settings
+    db: Database
+    hasher: TokenHasher
+    verifier: Verifier
+    throttle: FailureThrottle
+    usage: UsageRecorder
+    clock: Clock = field(default=utc_now)
+
+    def close(self) -> None:
+        self.db.dispose()
+
+
+def build_core(settings: Settings, *, clock: Clock = utc_now) -> Core:
+    db = Database(settings.database_url)
+    hasher = TokenHasher(load_or_create(settings))
+    cache = TTLCache(settings.verify_cache_ttl)
+    db.on_identity_change(cache.clear)
+    return Core(
+        settings=settings,
+        db=db,
+        hasher=hasher,
+        verifier=Verifier(hasher, Lookups(db), cache, clock),
+        throttle=FailureThrottle(settings.auth_failure_limit, settings.auth_failure_window),
+        usage=UsageRecorder(),
+        clock=clock,
+    )

@@ -1,0 +1,1 @@
+"""Pure rules of tokenry: no web framework, no ORM. Everything here is plain Python."""

@@ -1,0 +1,58 @@
+"""Errors that carry their meaning. One module (``tokenry.http.errors``) maps them to HTTP."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+
+class TokenryError(Exception):
+    """Base of every error a use case may raise on purpose."""
+
+    def __init__(self, description: str) -> None:
+        super().__init__(description)
+        self.description = description
+
+
+class NotFound(TokenryError):
+    """The thing asked for does not exist (or is not visible to the caller)."""
+
+
+class Forbidden(TokenryError):
+    """The caller is known but not allowed to do this."""
+
+
+class Conflict(TokenryError):
+    """The current state does not allow the change (for example deleting an active token)."""
+
+
+class Invalid(TokenryError):
+    """The input is not acceptable. ``details`` maps each field to its problems."""
+
+    def __init__(
+        self, description: str, details: Mapping[str, Sequence[str]] | None = None
+    ) -> None:
+        super().__init__(description)
+        self.details: dict[str, list[str]] = {k: list(v) for k, v in (details or {}).items()}
+
+    @classmethod
+    def field(cls, name: str, problem: str) -> Invalid:
+        return cls(f"{name}: {problem}", {name: [problem]})
+
+
+class LimitReached(Invalid):
+    """A count limit (such as tokens per account) would be exceeded."""
+
+
+class Unauthenticated(TokenryError):
+    """Credentials are missing or wrong. The reason is for logs only, never for the caller."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+
+
+class Throttled(TokenryError):
+    """Too many failed attempts from one source."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"Too many failed authentication attempts; retry in {retry_after}s")
+        self.retry_after = retry_after

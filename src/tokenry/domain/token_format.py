@@ -1,0 +1,103 @@
+"""The token format and how a token is hashed.
+
+A token reads ``<prefix>_<body><checksum>``:
+
+* ``body`` is 32 base62 characters from ``secrets`` (about 190 bits of randomness);
+* ``checksum`` is the CRC32 of ``<prefix>_<body>`` written as 6 base62 characters, so a
+  scanner can tell a real tokenry token from random text without asking the server.
+
+Only ``HMAC-SHA256(server secret, token)`` is ever stored. The token has enough entropy
+that a slow password hash buys nothing, and one HMAC keeps verification fast.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+import zlib
+from dataclasses import dataclass
+
+BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+BODY_LENGTH = 32
+CHECKSUM_LENGTH = 6
+SHOWN_BODY_CHARS = 4
+PREFIX_PATTERN = re.compile(r"^[a-z][a-z0-9]{1,15}$")
+
+
+def _base62(number: int, width: int) -> str:
+    digits = []
+    for _ in range(width):
+        number, remainder = divmod(number, 62)
+        digits.append(BASE62[remainder])
+    return "".join(reversed(digits))
+
+
+def checksum(text: str) -> str:
+    """CRC32 of ``text`` as exactly six base62 characters (62**6 > 2**32)."""
+    return _base62(zlib.crc32(text.encode()), CHECKSUM_LENGTH)
+
+
+def validate_prefix(prefix: str) -> str:
+    if not PREFIX_PATTERN.match(prefix):
+        raise ValueError(
+            "token prefix must be 2-16 characters: a lower-case letter, then letters or digits"
+        )
+    return prefix
+
+
+@dataclass(frozen=True, slots=True)
+class NewToken:
+    """A freshly generated token. ``secret`` must be shown once and then forgotten."""
+
+    secret: str
+    display: str
+
+    def __repr__(self) -> str:  # never let the secret reach a log through repr()
+        return f"NewToken(display={self.display!r})"
+
+
+def generate(prefix: str) -> NewToken:
+    body = "".join(secrets.choice(BASE62) for _ in range(BODY_LENGTH))
+    head = f"{validate_prefix(prefix)}_{body}"
+    secret = head + checksum(head)
+    return NewToken(secret=secret, display=truncate(secret))
+
+
+def truncate(secret: str) -> str:
+    """The only form of a token shown after creation: prefix, four characters, an ellipsis."""
+    prefix, _, rest = secret.partition("_")
+    return f"{prefix}_{rest[:SHOWN_BODY_CHARS]}{'*' * 8}"
+
+
+def looks_like_token(text: str) -> bool:
+    """True when ``text`` has a tokenry token's shape and a valid checksum (offline check)."""
+    prefix, sep, rest = text.partition("_")
+    if not sep or not PREFIX_PATTERN.match(prefix):
+        return False
+    if len(rest) != BODY_LENGTH + CHECKSUM_LENGTH or not all(c in BASE62 for c in rest):
+        return False
+    head, tail = text[:-CHECKSUM_LENGTH], text[-CHECKSUM_LENGTH:]
+    return hmac.compare_digest(checksum(head), tail)
+
+
+class TokenHasher:
+    """Keyed hashing of token secrets with the server secret (the pepper)."""
+
+    __slots__ = ("_key",)
+
+    def __init__(self, key: bytes) -> None:
+        if len(key) < 32:
+            raise ValueError("the server secret must be at least 32 bytes")
+        self._key = key
+
+    def __repr__(self) -> str:
+        return "TokenHasher(<secret>)"
+
+    def hash(self, secret: str) -> str:
+        return hmac.digest(self._key, secret.encode(), "sha256").hex()
+
+    def fingerprint(self) -> str:
+        """Identifies the key without revealing it, to detect a changed server secret."""
+        return hmac.new(self._key, b"tokenry server secret fingerprint", hashlib.sha256).hexdigest()

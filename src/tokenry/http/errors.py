@@ -1,0 +1,81 @@
+"""The one place domain errors become HTTP responses. No body ever carries SQL or a secret."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from tokenry.domain.errors import (
+    Conflict,
+    Forbidden,
+    Invalid,
+    NotFound,
+    Throttled,
+    TokenryError,
+    Unauthenticated,
+)
+
+log = logging.getLogger("tokenry.http")
+UNAUTHENTICATED_BODY = {"error": "Couldn't authenticate you"}
+
+
+def unauthenticated_response() -> JSONResponse:
+    return JSONResponse(UNAUTHENTICATED_BODY, status_code=401,
+                        headers={"WWW-Authenticate": 'Basic realm="tokenry"'})
+
+
+def _details(details: dict[str, list[str]]) -> dict[str, list[dict[str, str]]]:
+    return {field: [{"description": text} for text in texts] for field, texts in details.items()}
+
+
+def error_response(error: TokenryError) -> JSONResponse:
+    if isinstance(error, Unauthenticated):
+        return unauthenticated_response()
+    if isinstance(error, Throttled):
+        return JSONResponse({"error": "TooManyRequests", "description": error.description},
+                            status_code=429, headers={"Retry-After": str(error.retry_after)})
+    if isinstance(error, Invalid):
+        body: dict[str, Any] = {"error": "RecordInvalid", "description": error.description,
+                                "details": _details(error.details)}
+        return JSONResponse(body, status_code=422)
+    status, code = {
+        Forbidden: (403, "Forbidden"),
+        NotFound: (404, "RecordNotFound"),
+        Conflict: (409, "Conflict"),
+    }.get(type(error), (400, "BadRequest"))
+    return JSONResponse({"error": code, "description": error.description}, status_code=status)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(TokenryError)
+    async def _domain(_: Request, error: TokenryError) -> JSONResponse:
+        return error_response(error)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, error: RequestValidationError) -> JSONResponse:
+        details: dict[str, list[str]] = {}
+        for problem in error.errors():
+            location = [str(p) for p in problem.get("loc", ()) if p not in ("body", "query")]
+            details.setdefault(".".join(location) or "body", []).append(str(problem["msg"]))
+        return error_response(Invalid("The request is not valid; see details.", details))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, error: StarletteHTTPException) -> JSONResponse:
+        code = {404: "InvalidEndpoint", 405: "MethodNotAllowed"}.get(error.status_code, "Error")
+        return JSONResponse({"error": code, "description": str(error.detail)},
+                            status_code=error.status_code, headers=error.headers)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, error: Exception) -> JSONResponse:
+        incident = uuid.uuid4().hex[:12]
+        log.error("unhandled error %s on %s %s: %s", incident, request.method,
+                  request.url.path, type(error).__name__, exc_info=error)
+        return JSONResponse({"error": "InternalError",
+                             "description": f"Something went wrong (incident {incident})."},
+                            status_code=500)

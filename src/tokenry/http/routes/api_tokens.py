@@ -1,0 +1,77 @@
+"""``/api/v2/api_tokens``: Zendesk's API token resource, plus expiry and user binding."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter, Query, Response
+from pydantic import BaseModel, ConfigDict, StrictBool, StrictInt, StrictStr
+
+from tokenry.http.deps import CoreDep, CurrentActor
+from tokenry.http.pagination import page_json
+from tokenry.operations.context import PageRequest
+from tokenry.operations.create_token import create_token
+from tokenry.operations.delete_token import delete_token
+from tokenry.operations.token_queries import list_tokens, show_token
+from tokenry.operations.update_token import update_token
+from tokenry.present import token_json
+
+router = APIRouter(prefix="/api/v2/api_tokens", tags=["api_tokens"])
+
+
+class NewApiToken(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    description: StrictStr | None = None
+    expires_at: datetime | None = None
+    user_id: StrictInt | None = None
+
+
+class NewApiTokenBody(BaseModel):
+    api_token: NewApiToken
+
+
+class ApiTokenChanges(BaseModel):
+    # Other keys are passed on so the operation can explain why they cannot change.
+    model_config = ConfigDict(extra="allow")
+    description: StrictStr | None = None
+    active: StrictBool | None = None
+
+
+class ApiTokenChangesBody(BaseModel):
+    api_token: ApiTokenChanges
+
+
+@router.get("", summary="List API tokens")
+def list_api_tokens(core: CoreDep, actor: CurrentActor, page: int = Query(1),
+                    per_page: int = Query(100)) -> dict[str, Any]:
+    result = list_tokens(core, actor, PageRequest(page, per_page))
+    return page_json("api_tokens", [token_json(t) for t in result.items], result,
+                     core.settings.base_url + router.prefix + ".json")
+
+
+@router.post("", status_code=201, summary="Create an API token (the full token is shown once)")
+def create_api_token(core: CoreDep, actor: CurrentActor, body: NewApiTokenBody,
+                     response: Response) -> dict[str, Any]:
+    created = create_token(core, actor, description=body.api_token.description,
+                           expires_at=body.api_token.expires_at, user_id=body.api_token.user_id)
+    response.headers["Cache-Control"] = "no-store"
+    return {"api_token": token_json(created.token, secret=created.secret)}
+
+
+@router.get("/{token_id}", summary="Show an API token (truncated)")
+def show_api_token(core: CoreDep, actor: CurrentActor, token_id: int) -> dict[str, Any]:
+    return {"api_token": token_json(show_token(core, actor, token_id))}
+
+
+@router.put("/{token_id}", summary="Edit the description, deactivate or reactivate")
+def update_api_token(core: CoreDep, actor: CurrentActor, token_id: int,
+                     body: ApiTokenChangesBody) -> dict[str, Any]:
+    changes = body.api_token.model_dump(exclude_unset=True)
+    return {"api_token": token_json(update_token(core, actor, token_id, changes))}
+
+
+@router.delete("/{token_id}", status_code=204, summary="Delete a deactivated API token")
+def delete_api_token(core: CoreDep, actor: CurrentActor, token_id: int) -> Response:
+    delete_token(core, actor, token_id)
+    return Response(status_code=204)

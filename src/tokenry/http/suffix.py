@@ -1,0 +1,17 @@
+"""Zendesk clients call ``/api/v2/things.json``; tokenry answers with or without ``.json``."""
+
+from __future__ import annotations
+
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+
+class JsonSuffixMiddleware:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            path: str = scope["path"]
+            if path.endswith(".json") and path.startswith("/api/v2/"):
+                scope = dict(scope, path=path[:-5], raw_path=scope.get("raw_path", b"")[:-5])
+        await self.app(scope, receive, send)

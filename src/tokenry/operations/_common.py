@@ -1,0 +1,76 @@
+"""Small pieces every use case shares: the acting user, settings, locking, the audit record."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from tokenry.core import Core
+from tokenry.domain.errors import Forbidden, NotFound
+from tokenry.domain.tokens import check_token_access
+from tokenry.domain.users import may_sign_in, require_admin
+from tokenry.operations.context import Actor, Page, PageRequest
+from tokenry.storage.models import ApiToken, AuditEvent, User
+from tokenry.storage.queries import account_settings
+
+
+def acting_user(session: Session, actor: Actor) -> User | None:
+    """The actor's user, re-read inside the transaction; ``None`` for the system itself."""
+    if actor.user_id is None:
+        return None
+    user = session.get(User, actor.user_id)
+    if user is None or user.account_id != actor.account_id or not may_sign_in(
+        verified=user.verified, suspended=user.suspended
+    ):
+        raise Forbidden("Your user can no longer act on this account.")
+    return user
+
+
+def require_account_admin(session: Session, actor: Actor, action: str) -> User | None:
+    user = acting_user(session, actor)
+    if user is not None:
+        require_admin(user.role, action)
+    return user
+
+
+def require_token_admin(session: Session, actor: Actor, action: str) -> None:
+    """Token management: an admin of the account, and only while token access is on."""
+    require_account_admin(session, actor, action)
+    check_token_access(token_access=account_settings(session, actor.account_id).token_access)
+
+
+def find_token(session: Session, actor: Actor, token_id: int, *, lock: bool = False) -> ApiToken:
+    query = select(ApiToken).where(ApiToken.id == token_id,
+                                   ApiToken.account_id == actor.account_id)
+    if lock:
+        query = query.with_for_update()
+    token = session.scalar(query)
+    if token is None:
+        raise NotFound(f"There is no API token with id {token_id}.")
+    return token
+
+
+def token_label(token: ApiToken) -> str:
+    return f"{token.display} {token.description}".strip()
+
+
+def audit(session: Session, core: Core, actor: Actor, *, action: str, source_type: str,
+          source_id: int | None, source_label: str,
+          changes: Mapping[str, Any] | None = None, description: str = "") -> None:
+    """Add the audit record to the caller's transaction: it commits with the change or not at all."""
+    session.add(AuditEvent(
+        account_id=actor.account_id, created_at=core.clock(), actor_id=actor.user_id,
+        actor_label=actor.label, action=action, source_type=source_type, source_id=source_id,
+        source_label=source_label[:512], ip_address=actor.ip,
+        user_agent=(actor.user_agent or "")[:255] or None, via=actor.via,
+        changes=dict(changes or {}), change_description=description,
+    ))
+
+
+def paginate(session: Session, query: Any, request: PageRequest) -> Page[Any]:
+    count = session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+    items = list(session.scalars(query.offset(request.offset).limit(request.per_page)))
+    return Page(items=items, count=count or 0, request=request)

@@ -1,0 +1,68 @@
+"""GetAccountSettings and UpdateAccountSettings.
+
+Turning token access off deactivates every active token in the same transaction (each one
+audited); turning it back on reactivates none of them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from tokenry.core import Core
+from tokenry.domain.audit import Action, SourceType
+from tokenry.domain.settings import AccountSettings
+from tokenry.operations._common import (
+    account_settings,
+    audit,
+    require_account_admin,
+    token_label,
+)
+from tokenry.operations.context import Actor
+from tokenry.storage.models import AccountSetting, ApiToken
+
+
+def get_account_settings(core: Core, actor: Actor) -> AccountSettings:
+    with core.db.read() as session:
+        require_account_admin(session, actor, "view account settings")
+        return account_settings(session, actor.account_id)
+
+
+def update_account_settings(core: Core, actor: Actor,
+                            updates: Mapping[str, Any]) -> AccountSettings:
+    with core.db.transaction() as session:
+        require_account_admin(session, actor, "change account settings")
+        # Lock the settings rows so two admins flipping switches do not interleave.
+        session.execute(select(AccountSetting).where(
+            AccountSetting.account_id == actor.account_id).with_for_update()).all()
+        before = account_settings(session, actor.account_id)
+        after = before.changed(updates)
+        for key, value in after.as_dict().items():
+            old = getattr(before, key)
+            if value == old:
+                continue
+            session.merge(AccountSetting(account_id=actor.account_id, key=key, value=value))
+            audit(session, core, actor, action=Action.UPDATE,
+                  source_type=SourceType.ACCOUNT_SETTING, source_id=None, source_label=key,
+                  changes={key: [old, value]}, description=f"{key} changed from {old} to {value}")
+        if before.token_access and not after.token_access:
+            _deactivate_all_tokens(session, core, actor)
+    return after
+
+
+def _deactivate_all_tokens(session: Session, core: Core, actor: Actor) -> None:
+    now = core.clock()
+    tokens = session.scalars(
+        select(ApiToken).where(ApiToken.account_id == actor.account_id,
+                               ApiToken.active.is_(True)).with_for_update()
+    )
+    for token in tokens:
+        token.active = False
+        token.updated_at = now
+        audit(session, core, actor, action=Action.DEACTIVATE, source_type=SourceType.API_TOKEN,
+              source_id=token.id, source_label=token_label(token),
+              changes={"active": [True, False]},
+              description=f"Deactivated {token.display} because token access was turned off")

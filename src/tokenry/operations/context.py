@@ -1,0 +1,52 @@
+"""Who is acting, from where, and the page of results a listing returns."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    account_id: int
+    user_id: int | None  # None: the system itself (bootstrap, scheduler)
+    label: str
+    via: str = "api"
+    ip: str | None = None
+    user_agent: str | None = None
+    token_id: int | None = None
+
+    @classmethod
+    def system(cls, account_id: int, via: str = "system") -> Actor:
+        return cls(account_id=account_id, user_id=None, label="tokenry", via=via)
+
+
+@dataclass(frozen=True, slots=True)
+class PageRequest:
+    page: int = 1
+    per_page: int = 100
+
+    def __post_init__(self) -> None:
+        from tokenry.domain.errors import Invalid
+
+        if self.page < 1:
+            raise Invalid.field("page", "must be 1 or more")
+        if not 1 <= self.per_page <= 100:
+            raise Invalid.field("per_page", "must be between 1 and 100")
+
+    @property
+    def offset(self) -> int:
+        return (self.page - 1) * self.per_page
+
+
+@dataclass(frozen=True, slots=True)
+class Page(Generic[T]):
+    items: list[T]
+    count: int
+    request: PageRequest
+
+    @property
+    def has_next(self) -> bool:
+        return self.request.offset + len(self.items) < self.count

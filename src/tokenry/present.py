@@ -1,0 +1,71 @@
+"""The JSON shape of each resource, shared by the HTTP API and the CLI's ``--json``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tokenry.auth.records import UserRecord
+from tokenry.domain.settings import AccountSettings
+from tokenry.domain.timefmt import iso
+from tokenry.storage.models import ApiToken, AuditEvent, User
+
+
+def token_json(token: ApiToken, *, secret: str | None = None) -> dict[str, Any]:
+    """``secret`` is passed only by the create response: the one time the full token is shown."""
+    return {
+        "id": token.id,
+        "description": token.description,
+        "active": token.active,
+        "token": secret if secret is not None else token.display,
+        "created_at": iso(token.created_at),
+        "updated_at": iso(token.updated_at),
+        "last_used_at": iso(token.last_used_at),
+        "last_used_from": (
+            {"ip_address": token.last_used_ip, "user_agent": token.last_used_user_agent}
+            if token.last_used_at else None
+        ),
+        "expires_at": iso(token.expires_at),
+        "user_id": token.user_id,
+        "created_by_id": token.created_by_id,
+    }
+
+
+def user_json(user: User) -> dict[str, Any]:
+    return {
+        "id": user.id,
+        "email": user.email,
+        "name": user.name,
+        "role": user.role,
+        "verified": user.verified,
+        "suspended": user.suspended,
+        "manager_id": user.manager_id,
+        "created_at": iso(user.created_at),
+        "updated_at": iso(user.updated_at),
+    }
+
+
+def identity_user_json(user: UserRecord) -> dict[str, Any]:
+    return {"id": user.id, "email": user.email, "name": user.name, "role": user.role,
+            "verified": user.verified, "suspended": user.suspended}
+
+
+def audit_json(event: AuditEvent) -> dict[str, Any]:
+    return {
+        "id": event.id,
+        "action": event.action,
+        "actor_id": event.actor_id,
+        "actor_name": event.actor_label,
+        "source_type": event.source_type,
+        "source_id": event.source_id,
+        "source_label": event.source_label,
+        "ip_address": event.ip_address,
+        "user_agent": event.user_agent,
+        "via": event.via,
+        "changes": event.changes,
+        "change_description": event.change_description,
+        "created_at": iso(event.created_at),
+    }
+
+
+def settings_json(settings: AccountSettings) -> dict[str, Any]:
+    return {"settings": {"api": settings.as_dict()}}

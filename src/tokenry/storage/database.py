@@ -1,0 +1,139 @@
+"""The engine, transactions, schema checks and the post-commit signal the auth cache uses."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.orm import Session, sessionmaker
+
+from tokenry.storage.models import Account, AccountSetting, ApiToken, User
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+# Writes to these change who can authenticate; committing one clears the verification cache.
+IDENTITY_TABLES = (Account, AccountSetting, ApiToken, User)
+
+
+class SchemaOutOfDate(RuntimeError):
+    pass
+
+
+def _sqlite_setup(engine: Engine, *, begin: str) -> None:
+    """WAL, foreign keys and a busy timeout; ``begin`` is the statement that opens a transaction.
+
+    Writers use ``BEGIN IMMEDIATE``: pysqlite's own BEGIN is deferred, which would let a
+    count-then-insert (the token limit) interleave with another writer. Readers keep a plain
+    deferred BEGIN so that WAL lets them run beside a writer.
+    """
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        connection.exec_driver_sql(begin)
+
+
+class Database:
+    """One engine and session factory; ``transaction()`` is the unit of work for use cases."""
+
+    def __init__(self, url: str, *, echo: bool = False) -> None:
+        is_sqlite = url.startswith("sqlite")
+        kwargs: dict[str, Any] = {"echo": echo}
+        if is_sqlite:
+            kwargs["connect_args"] = {"check_same_thread": False, "timeout": 10}
+        else:
+            kwargs.update(pool_size=10, max_overflow=20, pool_pre_ping=True)
+        self.url = url
+        self.engine = create_engine(url, **kwargs)
+        self.read_engine = self.engine
+        if is_sqlite:
+            _sqlite_setup(self.engine, begin="BEGIN IMMEDIATE")
+            self.read_engine = create_engine(url, **kwargs)
+            _sqlite_setup(self.read_engine, begin="BEGIN")
+        self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._read_sessions = sessionmaker(self.read_engine, expire_on_commit=False)
+        self._identity_listeners: list[Callable[[], None]] = []
+        self._watch_identity_writes()
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.engine.dialect.name == "postgresql"
+
+    def on_identity_change(self, listener: Callable[[], None]) -> None:
+        self._identity_listeners.append(listener)
+
+    def _watch_identity_writes(self) -> None:
+        def mark(session: Session, *_: Any) -> None:
+            touched = (*session.new, *session.dirty, *session.deleted)
+            if any(isinstance(obj, IDENTITY_TABLES) for obj in touched):
+                session.info["identity_changed"] = True
+
+        def notify(session: Session) -> None:
+            if session.info.pop("identity_changed", False):
+                for listener in self._identity_listeners:
+                    listener()
+
+        def forget(session: Session) -> None:
+            session.info.pop("identity_changed", None)
+
+        event.listen(self.sessions, "before_flush", mark)
+        event.listen(self.sessions, "after_commit", notify)
+        event.listen(self.sessions, "after_soft_rollback", lambda s, _t: forget(s))
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """A session whose work is committed on success and rolled back on any error."""
+        with self.sessions() as session, session.begin():
+            yield session
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        """A session for queries only; on SQLite it does not take the write lock."""
+        with self._read_sessions() as session:
+            yield session
+
+    # --- schema -------------------------------------------------------------------------
+    def _alembic_config(self) -> Config:
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS))
+        config.set_main_option("sqlalchemy.url", self.url.replace("%", "%%"))
+        return config
+
+    def upgrade(self) -> None:
+        config = self._alembic_config()
+        with self.engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+
+    def current_revision(self) -> str | None:
+        with self.engine.connect() as connection:
+            return MigrationContext.configure(connection).get_current_revision()
+
+    def head_revision(self) -> str | None:
+        return ScriptDirectory.from_config(self._alembic_config()).get_current_head()
+
+    def check_schema(self) -> None:
+        current, head = self.current_revision(), self.head_revision()
+        if current != head:
+            raise SchemaOutOfDate(
+                f"The database schema is at revision {current or 'none (empty database)'} but "
+                f"this tokenry needs {head}. Run `tokenry db upgrade` (or `tokenry init`) first."
+            )
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+        self.read_engine.dispose()
