@@ -10,7 +10,9 @@ STANDARD_LIMIT = 256
 LARGE_LIMIT = 2048
 MAX_DESCRIPTION = 255
 EDITABLE_FIELDS = frozenset({"description", "active"})
-READ_ONLY_FIELDS = frozenset({"id", "url", "created_at", "updated_at", "last_used_at"})
+READ_ONLY_FIELDS = frozenset(
+    {"id", "url", "created_at", "updated_at", "last_used_at", "last_used_from", "created_by_id"}
+)
 FIXED_FIELDS = frozenset({"expires_at", "user_id", "token"})
 
 

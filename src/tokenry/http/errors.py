@@ -61,8 +61,10 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _validation(_: Request, error: RequestValidationError) -> JSONResponse:
         details: dict[str, list[str]] = {}
         for problem in error.errors():
-            location = [str(p) for p in problem.get("loc", ()) if p not in ("body", "query")]
-            details.setdefault(".".join(location) or "body", []).append(str(problem["msg"]))
+            # Zendesk keys details by the attribute's own name, not by its envelope.
+            names = [p for p in problem.get("loc", ()) if isinstance(p, str)
+                     and p not in ("body", "query", "path")]
+            details.setdefault(names[-1] if names else "base", []).append(str(problem["msg"]))
         return error_response(Invalid("The request is not valid; see details.", details))
 
     @app.exception_handler(StarletteHTTPException)

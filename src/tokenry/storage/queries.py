@@ -14,5 +14,5 @@ def account_settings(session: Session, account_id: int) -> AccountSettings:
         select(AccountSetting.key, AccountSetting.value).where(
             AccountSetting.account_id == account_id
         )
-    ).tuples()
+    )
     return AccountSettings.from_stored({key: value for key, value in rows})

@@ -1,0 +1,169 @@
+"""Fixtures: settings, a migrated database (SQLite and PostgreSQL), the app, clients, the CLI.
+
+Every test that takes ``core`` runs twice: on a fresh SQLite file and on PostgreSQL (a
+schema of its own, dropped afterwards). In CI (``TOKENRY_REQUIRE_POSTGRES=1``) an
+unreachable PostgreSQL fails the run; elsewhere those tests skip with a loud notice.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import uuid
+import warnings
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from fastapi.testclient import TestClient
+from typer.testing import CliRunner
+
+from tokenry.config import Settings
+from tokenry.core import Core, build_core
+from tokenry.http.app import create_app
+from tokenry.operations.bootstrap import bootstrap, bootstrap_admin
+from tokenry.operations.context import Actor
+from tokenry.operations.create_token import create_token
+
+POSTGRES_URL = os.environ.get("TOKENRY_TEST_POSTGRES_URL",
+                              "postgresql://postgres@127.0.0.1:5432/test")
+REQUIRE_POSTGRES = os.environ.get("TOKENRY_REQUIRE_POSTGRES") == "1" or bool(os.environ.get("CI"))
+ADMIN_EMAIL = "admin@example.com"
+ADMIN_PASSWORD = "correct horse battery staple"
+SECRET_KEY = "test-secret-key-" + "k" * 40
+
+
+def _postgres_reachable() -> str | None:
+    try:
+        with psycopg.connect(POSTGRES_URL, connect_timeout=3) as connection:
+            connection.execute("select 1")
+    except psycopg.Error as error:
+        return str(error).strip()
+    return None
+
+
+_PG_PROBLEM = _postgres_reachable()
+
+
+def pytest_report_header() -> str:
+    if _PG_PROBLEM is None:
+        return f"PostgreSQL: {POSTGRES_URL}"
+    return f"PostgreSQL: UNREACHABLE ({_PG_PROBLEM}); PostgreSQL tests will be skipped"
+
+
+class Clock:
+    """A clock tests can move forward; starts at the real time."""
+
+    def __init__(self) -> None:
+        self.now = datetime.now(UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path}/tokenry.db"
+        return
+    if _PG_PROBLEM is not None:
+        if REQUIRE_POSTGRES:
+            pytest.fail(f"PostgreSQL is required here but unreachable: {_PG_PROBLEM}")
+        warnings.warn(f"PostgreSQL unreachable, test skipped: {_PG_PROBLEM}", stacklevel=1)
+        pytest.skip("PostgreSQL unreachable (set up a server or run in CI)")
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(POSTGRES_URL, autocommit=True) as connection:
+        connection.execute(f'CREATE SCHEMA "{schema}"')
+    separator = "&" if "?" in POSTGRES_URL else "?"
+    yield f"{POSTGRES_URL}{separator}options=-csearch_path%3D{schema}"
+    with psycopg.connect(POSTGRES_URL, autocommit=True) as connection:
+        connection.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+@pytest.fixture
+def settings_overrides() -> dict[str, Any]:
+    """Tests override settings by redefining or updating this fixture."""
+    return {}
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path, settings_overrides: dict[str, Any]) -> Settings:
+    values: dict[str, Any] = {
+        "database_url": database_url,
+        "secret_key": SECRET_KEY,
+        "admin_email": ADMIN_EMAIL,
+        "admin_password": ADMIN_PASSWORD,
+        "base_url": "http://testserver",
+        "secret_key_file": tmp_path / "tokenry.secret",
+    }
+    values.update(settings_overrides)
+    return Settings(**values)
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def core(settings: Settings, clock: Clock) -> Iterator[Core]:
+    core = build_core(settings, clock=clock)
+    core.db.upgrade()
+    bootstrap(core)
+    yield core
+    core.close()
+
+
+@pytest.fixture
+def admin_actor(core: Core) -> Actor:
+    admin = bootstrap_admin(core)
+    assert admin is not None
+    return Actor(account_id=admin.account_id, user_id=admin.id, label=admin.email, via="cli")
+
+
+@pytest.fixture
+def client(core: Core) -> Iterator[TestClient]:
+    with TestClient(create_app(core.settings, core)) as test_client:
+        yield test_client
+
+
+def basic(email: str, secret: str, *, token: bool = True) -> dict[str, str]:
+    user = f"{email}/token" if token else email
+    encoded = base64.b64encode(f"{user}:{secret}".encode()).decode()
+    return {"Authorization": f"Basic {encoded}"}
+
+
+@pytest.fixture
+def admin_secret(core: Core, admin_actor: Actor) -> str:
+    return create_token(core, admin_actor, description="admin's own").secret
+
+
+@pytest.fixture
+def admin_auth(admin_secret: str) -> dict[str, str]:
+    return basic(ADMIN_EMAIL, admin_secret)
+
+
+@pytest.fixture
+def cli_env(settings: Settings) -> dict[str, str]:
+    return {
+        "TOKENRY_DATABASE_URL": settings.database_url,
+        "TOKENRY_SECRET_KEY": SECRET_KEY,
+        "TOKENRY_ADMIN_EMAIL": ADMIN_EMAIL,
+        "TOKENRY_SECRET_KEY_FILE": str(settings.secret_key_file),
+        "TOKENRY_SETTINGS_FILE": "/nonexistent/tokenry.env",
+    }
+
+
+@pytest.fixture
+def cli(cli_env: dict[str, str]) -> Callable[..., Any]:
+    from tokenry.cli import app
+
+    runner = CliRunner()
+
+    def invoke(*args: str, input: str | None = None) -> Any:
+        return runner.invoke(app, list(args), env=cli_env, input=input)
+
+    return invoke
