@@ -136,6 +136,11 @@ def basic(email: str, secret: str, *, token: bool = True) -> dict[str, str]:
     return {"Authorization": f"Basic {encoded}"}
 
 
+def me_status(client: TestClient, email: str, secret: str) -> int:
+    """The status of ``GET /api/v2/users/me`` with ``email/token:secret``."""
+    return client.get("/api/v2/users/me", headers=basic(email, secret)).status_code
+
+
 @pytest.fixture
 def admin_secret(core: Core, admin_actor: Actor) -> str:
     return create_token(core, admin_actor, description="admin's own").secret

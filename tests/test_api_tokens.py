@@ -8,7 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from tests.conftest import ADMIN_EMAIL, basic
+from tests.conftest import ADMIN_EMAIL, basic, me_status
 from tokenry.core import Core
 from tokenry.storage.models import ApiToken
 
@@ -69,7 +69,7 @@ def test_deactivated_token_can_be_deleted_and_is_then_gone(
     assert client.delete(url, headers=admin_auth).status_code == 204
     missing = client.get(url, headers=admin_auth)
     assert missing.status_code == 404 and missing.json()["error"] == "RecordNotFound"
-    assert client.get("/api/v2/users/me", headers=basic(ADMIN_EMAIL, token["token"])).status_code == 401
+    assert me_status(client, ADMIN_EMAIL, token["token"]) == 401
 
 
 def test_edit_changes_only_the_description(client: TestClient, admin_auth: dict[str, str]) -> None:
@@ -77,7 +77,7 @@ def test_edit_changes_only_the_description(client: TestClient, admin_auth: dict[
     url = f"/api/v2/api_tokens/{token['id']}.json"
     edited = client.put(url, json={"api_token": {"description": "new"}}, headers=admin_auth)
     assert edited.status_code == 200 and edited.json()["api_token"]["description"] == "new"
-    assert client.get("/api/v2/users/me", headers=basic(ADMIN_EMAIL, token["token"])).status_code == 200
+    assert me_status(client, ADMIN_EMAIL, token["token"]) == 200
 
 
 def test_edit_cannot_change_the_token_value(client: TestClient, admin_auth: dict[str, str]) -> None:
@@ -89,7 +89,7 @@ def test_edit_cannot_change_the_token_value(client: TestClient, admin_auth: dict
     assert body["error"] == "RecordInvalid"
     assert "Delete this token and create a new one" in body["description"]
     assert "token" in body["details"]
-    assert client.get("/api/v2/users/me", headers=basic(ADMIN_EMAIL, token["token"])).status_code == 200
+    assert me_status(client, ADMIN_EMAIL, token["token"]) == 200
 
 
 def test_echoing_back_the_shown_token_unchanged_is_accepted(

@@ -9,7 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, basic
+from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, basic, me_status
 from tokenry.core import Core
 from tokenry.operations.context import Actor
 from tokenry.operations.create_token import create_token
@@ -95,7 +95,7 @@ def test_bound_token_refuses_another_users_email(
     agent_id = client.get("/api/v2/users/me", headers=basic(
         agent, create_token(core, admin_actor).secret)).json()["user"]["id"]
     bound = create_token(core, admin_actor, description="agent's", user_id=agent_id).secret
-    assert client.get("/api/v2/users/me", headers=basic(agent, bound)).status_code == 200
+    assert me_status(client, agent, bound) == 200
     refused = client.get("/api/v2/users/me", headers=basic(ADMIN_EMAIL, bound))
     assert refused.status_code == 401 and refused.json() == UNAUTHENTICATED
 
@@ -116,12 +116,12 @@ def test_token_access_off_fails_every_token_at_once_and_deactivates_them(
 ) -> None:
     others = [create_token(core, admin_actor, description=f"t{n}").secret for n in range(3)]
     for secret in others:
-        assert client.get("/api/v2/users/me", headers=basic(ADMIN_EMAIL, secret)).status_code == 200
+        assert me_status(client, ADMIN_EMAIL, secret) == 200
     off = client.put("/api/v2/account/settings.json", headers=admin_auth,
                      json={"settings": {"api": {"token_access": False}}})
     assert off.status_code == 200 and off.json()["settings"]["api"]["token_access"] is False
     for secret in others:
-        assert client.get("/api/v2/users/me", headers=basic(ADMIN_EMAIL, secret)).status_code == 401
+        assert me_status(client, ADMIN_EMAIL, secret) == 401
     with core.db.read() as session:
         assert not any(session.scalars(select(ApiToken.active)))
         deactivations = session.scalars(select(AuditEvent).where(
@@ -136,9 +136,9 @@ def test_turning_token_access_back_on_reactivates_nothing(
 
     update_account_settings(core, admin_actor, {"token_access": False})
     update_account_settings(core, admin_actor, {"token_access": True})
-    assert client.get("/api/v2/users/me", headers=basic(ADMIN_EMAIL, admin_secret)).status_code == 401
+    assert me_status(client, ADMIN_EMAIL, admin_secret) == 401
     fresh = create_token(core, admin_actor).secret
-    assert client.get("/api/v2/users/me", headers=basic(ADMIN_EMAIL, fresh)).status_code == 200
+    assert me_status(client, ADMIN_EMAIL, fresh) == 200
 
 
 def test_password_access_is_off_by_default_and_works_when_on(

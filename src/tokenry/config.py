@@ -28,7 +28,7 @@ class Settings(BaseSettings):
     default_subdomain: str = "default"
     secret_key: SecretStr | None = None
     secret_key_file: Path | None = None
-    token_prefix: str = "tkry"
+    token_prefix: str = "tkry"  # noqa: S105 - a public prefix, not a secret
     admin_email: str = "admin@tokenry.local"
     admin_password: SecretStr | None = None
     verify_cache_ttl: float = Field(2.0, ge=0, le=300)

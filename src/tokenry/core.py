@@ -35,6 +35,7 @@ class Core:
     verifier: Verifier
     throttle: FailureThrottle
     usage: UsageRecorder
+    cache: TTLCache
     clock: Clock = field(default=utc_now)
 
     def close(self) -> None:
@@ -53,5 +54,6 @@ def build_core(settings: Settings, *, clock: Clock = utc_now) -> Core:
         verifier=Verifier(hasher, Lookups(db), cache, clock),
         throttle=FailureThrottle(settings.auth_failure_limit, settings.auth_failure_window),
         usage=UsageRecorder(),
+        cache=cache,
         clock=clock,
     )

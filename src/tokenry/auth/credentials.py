@@ -6,7 +6,7 @@ import binascii
 from base64 import b64decode
 from dataclasses import dataclass
 
-TOKEN_MARKER = "/token"
+TOKEN_MARKER = "/token"  # noqa: S105 - the Basic-auth marker, not a secret
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,7 +31,8 @@ Credential = TokenCredential | PasswordCredential
 
 
 def parse_authorization(header: str | None) -> Credential | None:
-    """``Basic base64(email/token:SECRET)``, ``Basic base64(email:password)`` or ``Bearer SECRET``."""
+    """Read ``Basic base64(email/token:SECRET)``, ``Basic base64(email:password)``
+    or ``Bearer SECRET``."""
     if not header:
         return None
     scheme, _, value = header.strip().partition(" ")

@@ -26,7 +26,7 @@ from tokenry.domain.users import may_sign_in
 T = TypeVar("T")
 
 
-class NeedsLookup(Exception):  # noqa: N818 - a signal, not an error
+class NeedsLookup(Exception):
     """Raised in ``cached_only`` mode when the answer needs the database."""
 
 

@@ -14,7 +14,7 @@ class Action(StrEnum):
 
 
 class SourceType(StrEnum):
-    API_TOKEN = "api_token"
+    API_TOKEN = "api_token"  # noqa: S105 - a resource name
     USER = "user"
     ACCOUNT = "account"
     ACCOUNT_SETTING = "account_setting"

@@ -42,7 +42,8 @@ def validate_expiry(expires_at: datetime | None, now: datetime) -> datetime | No
     if expires_at is None:
         return None
     if expires_at.tzinfo is None:
-        raise Invalid.field("expires_at", "must include a time zone (for example 2027-01-31T23:59:59Z)")
+        raise Invalid.field("expires_at",
+                            "must include a time zone (for example 2027-01-31T23:59:59Z)")
     if expires_at <= now:
         raise Invalid.field("expires_at", "must be in the future")
     return expires_at

@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
+from tokenry.auth.invalidation import InvalidationWatcher
 from tokenry.config import Settings
 from tokenry.core import Core, build_core
 from tokenry.http.errors import install_error_handlers
@@ -42,10 +43,13 @@ def create_app(settings: Settings, core: Core | None = None) -> FastAPI:
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         core.db.check_schema()
         check_server_secret(core)
+        watcher = InvalidationWatcher(settings.database_url, core.cache.clear)
+        watcher.start()
         flusher = asyncio.create_task(_flush_periodically(core))
         try:
             yield
         finally:
+            watcher.stop()
             flusher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await flusher

@@ -60,7 +60,8 @@ def token_label(token: ApiToken) -> str:
 def audit(session: Session, core: Core, actor: Actor, *, action: str, source_type: str,
           source_id: int | None, source_label: str,
           changes: Mapping[str, Any] | None = None, description: str = "") -> None:
-    """Add the audit record to the caller's transaction: it commits with the change or not at all."""
+    """Add the audit record to the caller's transaction: it commits with the change or not
+    at all."""
     session.add(AuditEvent(
         account_id=actor.account_id, created_at=core.clock(), actor_id=actor.user_id,
         actor_label=actor.label, action=action, source_type=source_type, source_id=source_id,

@@ -15,14 +15,10 @@ from sqlalchemy.orm import Session
 from tokenry.core import Core
 from tokenry.domain.audit import Action, SourceType
 from tokenry.domain.settings import AccountSettings
-from tokenry.operations._common import (
-    account_settings,
-    audit,
-    require_account_admin,
-    token_label,
-)
+from tokenry.operations._common import audit, require_account_admin, token_label
 from tokenry.operations.context import Actor
 from tokenry.storage.models import AccountSetting, ApiToken
+from tokenry.storage.queries import account_settings
 
 
 def get_account_settings(core: Core, actor: Actor) -> AccountSettings:

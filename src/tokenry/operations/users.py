@@ -33,7 +33,8 @@ def _manager_id(session: Session, account_id: int, manager_email: str | None) ->
     try:
         return _find_user(session, account_id, manager_email).id
     except NotFound:
-        raise Invalid.field("manager", f"there is no user {manager_email!r} to be the manager") from None
+        raise Invalid.field(
+            "manager", f"there is no user {manager_email!r} to be the manager") from None
 
 
 def _password_hash(password: str | None) -> str | None:

@@ -19,6 +19,7 @@ from tokenry.storage.models import Account, AccountSetting, ApiToken, User
 MIGRATIONS = Path(__file__).parent / "migrations"
 # Writes to these change who can authenticate; committing one clears the verification cache.
 IDENTITY_TABLES = (Account, AccountSetting, ApiToken, User)
+IDENTITY_CHANNEL = "tokenry_identity"
 
 
 class SchemaOutOfDate(RuntimeError):
@@ -78,9 +79,12 @@ class Database:
 
     def _watch_identity_writes(self) -> None:
         def mark(session: Session, *_: Any) -> None:
+            # after_flush still sees what the flush wrote in new/dirty/deleted.
             touched = (*session.new, *session.dirty, *session.deleted)
             if any(isinstance(obj, IDENTITY_TABLES) for obj in touched):
                 session.info["identity_changed"] = True
+                if self.is_postgres:  # delivered to every listening node at commit, not before
+                    session.connection().exec_driver_sql(f"NOTIFY {IDENTITY_CHANNEL}")
 
         def notify(session: Session) -> None:
             if session.info.pop("identity_changed", False):
@@ -90,7 +94,7 @@ class Database:
         def forget(session: Session) -> None:
             session.info.pop("identity_changed", None)
 
-        event.listen(self.sessions, "before_flush", mark)
+        event.listen(self.sessions, "after_flush", mark)
         event.listen(self.sessions, "after_commit", notify)
         event.listen(self.sessions, "after_soft_rollback", lambda s, _t: forget(s))
 

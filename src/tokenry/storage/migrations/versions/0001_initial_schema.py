@@ -1,8 +1,8 @@
 """initial schema
 
 Revision ID: 0001
-Revises: 
-Create Date: 2026-11-22 13:49:21.770611
+Revises: (none)
+Create Date: 2026-11-22
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ import sqlalchemy as sa
 from alembic import op
 
 import tokenry.storage.types
-
 
 revision = '0001'
 down_revision = None

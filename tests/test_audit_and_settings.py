@@ -1,0 +1,106 @@
+"""The audit log API and the account settings API."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from fastapi.testclient import TestClient
+
+from tests.conftest import Clock
+from tokenry.core import Core
+from tokenry.operations.context import Actor
+from tokenry.operations.create_token import create_token
+from tokenry.operations.update_token import update_token
+
+
+def test_every_token_change_is_in_the_audit_log_with_actor_ip_and_agent(
+    client: TestClient, admin_auth: dict[str, str]
+) -> None:
+    headers = admin_auth | {"User-Agent": "audit-check/2"}
+    token = client.post("/api/v2/api_tokens", headers=headers,
+                        json={"api_token": {"description": "before"}}).json()["api_token"]
+    url = f"/api/v2/api_tokens/{token['id']}"
+    client.put(url, headers=headers, json={"api_token": {"description": "after"}})
+    client.put(url, headers=headers, json={"api_token": {"active": False}})
+    client.put(url, headers=headers, json={"api_token": {"active": True}})
+    client.put(url, headers=headers, json={"api_token": {"active": False}})
+    client.delete(url, headers=headers)
+    events = client.get(f"/api/v2/audit_logs.json?filter[source_id]={token['id']}",
+                        headers=admin_auth).json()["audit_logs"]
+    assert [e["action"] for e in events] == [
+        "destroy", "deactivate", "reactivate", "deactivate", "update", "create"]
+    update = events[4]
+    assert update["changes"] == {"description": ["before", "after"]}
+    assert all(e["actor_name"] == "admin@example.com" and e["ip_address"] == "testclient"
+               and e["user_agent"] == "audit-check/2" and e["source_type"] == "api_token"
+               for e in events)
+    assert all(token["token"] not in str(e) for e in events)
+
+
+def test_audit_log_filters_by_action_actor_and_time(
+    client: TestClient, core: Core, admin_actor: Actor, admin_auth: dict[str, str], clock: Clock
+) -> None:
+    start = clock.now
+    early = create_token(core, admin_actor, description="early")
+    clock.now += timedelta(hours=1)
+    update_token(core, admin_actor, early.token.id, {"active": False})
+
+    def query(params: str) -> list[dict[str, object]]:
+        response = client.get(f"/api/v2/audit_logs.json?{params}", headers=admin_auth)
+        assert response.status_code == 200, response.text
+        return response.json()["audit_logs"]  # type: ignore[no-any-return]
+
+    assert [e["source_id"] for e in query("filter[action]=deactivate")] == [early.token.id]
+    assert all(e["actor_id"] == admin_actor.user_id
+               for e in query(f"filter[actor_id]={admin_actor.user_id}"))
+    assert query("filter[actor_id]=424242") == []
+    window = (f"filter[created_at][]={(start - timedelta(minutes=1)).isoformat()}"
+              f"&filter[created_at][]={(start + timedelta(minutes=30)).isoformat()}")
+    actions = {e["action"] for e in query(window.replace("+", "%2B"))}
+    assert "create" in actions and "deactivate" not in actions
+
+
+def test_audit_log_is_paginated(client: TestClient, core: Core, admin_actor: Actor,
+                                admin_auth: dict[str, str]) -> None:
+    for n in range(5):
+        create_token(core, admin_actor, description=str(n))
+    page = client.get("/api/v2/audit_logs?per_page=2", headers=admin_auth).json()
+    assert len(page["audit_logs"]) == 2 and page["next_page"] and page["count"] >= 8
+
+
+def test_settings_show_token_access_on_and_password_access_off_by_default(
+    client: TestClient, admin_auth: dict[str, str]
+) -> None:
+    response = client.get("/api/v2/account/settings.json", headers=admin_auth)
+    assert response.json() == {"settings": {"api": {"token_access": True,
+                                                    "password_access": False}}}
+
+
+def test_settings_changes_are_validated_and_audited(
+    client: TestClient, admin_auth: dict[str, str]
+) -> None:
+    bad = client.put("/api/v2/account/settings", headers=admin_auth,
+                     json={"settings": {"api": {"token_access": "maybe"}}})
+    assert bad.status_code == 422 and "token_access" in bad.json()["details"]
+    unknown = client.put("/api/v2/account/settings", headers=admin_auth,
+                         json={"settings": {"api": {"teleport": True}}})
+    assert unknown.status_code == 422
+    ok = client.put("/api/v2/account/settings", headers=admin_auth,
+                    json={"settings": {"api": {"password_access": True}}})
+    assert ok.json()["settings"]["api"]["password_access"] is True
+    events = client.get("/api/v2/audit_logs?filter[source_type]=account_setting",
+                        headers=admin_auth).json()["audit_logs"]
+    assert [e["changes"] for e in events] == [{"password_access": [False, True]}]
+
+
+def test_token_management_is_refused_while_token_access_is_off(
+    core: Core, admin_actor: Actor
+) -> None:
+    import pytest
+
+    from tokenry.domain.errors import Forbidden
+    from tokenry.operations.account_settings import update_account_settings
+
+    update_account_settings(core, admin_actor, {"token_access": False})
+    with pytest.raises(Forbidden, match="token access is turned off"):
+        create_token(core, admin_actor)
