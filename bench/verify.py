@@ -27,7 +27,11 @@ requests/second. ``rate vs base`` is authenticated / unauthenticated: the target
 ``server CPU`` and ``client CPU`` are in cores (1.00 = one core busy for the whole run): a
 server near 1.00 is the bottleneck (it is a single process), a client near 1.00 means the
 client may be capping the figures. On this 2-core machine the client and the server share
-the CPU, so absolute figures depend on what else runs; the ratios are the thing to compare.
+the CPU, so absolute figures depend on what else runs; the ratios are the thing to compare,
+and the per-round ratios show how much the machine's noise moved them.
+
+``--profile`` adds a cProfile of the verifier loop (on stderr); ``--no-http`` skips part 2;
+``--load python`` forces the built-in client even where wrk is installed.
 """
 
 from __future__ import annotations
@@ -85,9 +89,9 @@ class BenchError(RuntimeError):
 class Options:
     ops: int
     repeats: int
-    seconds: float
+    seconds: int
     rounds: int
-    warmup: float
+    warmup: int
     load: str
     http: bool
     profile: bool
@@ -244,6 +248,7 @@ def profile(loop: Callable[[Sequence[str]], None], headers: Sequence[str]) -> No
 
 
 def free_port() -> int:
+    """A port the kernel says is free now (a tiny race with other programs is accepted)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.bind((HOST, 0))
         port: int = probe.getsockname()[1]
@@ -301,7 +306,7 @@ def wait_healthy(url: str, server: subprocess.Popen[bytes], log_path: Path) -> N
         if server.poll() is not None:
             raise BenchError(f"the server exited early:\n{log_path.read_text()[-2000:]}")
         try:
-            if httpx.get(url + HEALTH_PATH, timeout=1).status_code == 200:
+            if httpx.get(url + HEALTH_PATH, timeout=1, trust_env=False).status_code == 200:
                 return
         except httpx.TransportError:
             pass  # not listening yet
@@ -311,7 +316,9 @@ def wait_healthy(url: str, server: subprocess.Popen[bytes], log_path: Path) -> N
 
 def preflight(url: str, header: str, email: str) -> None:
     """Every authenticated answer must be a 200 for this user; the first one warms the cache."""
-    with httpx.Client(base_url=url, headers={"Authorization": header}, timeout=10) as client:
+    # trust_env=False: no HTTP(S)_PROXY detour; the requests go straight to 127.0.0.1.
+    with httpx.Client(base_url=url, headers={"Authorization": header}, timeout=10,
+                      trust_env=False) as client:
         for _ in range(50):
             response = client.get(ME_PATH)
             if response.status_code != 200:
@@ -338,7 +345,7 @@ def children_cpu() -> float:
 
 def wrk_load(url: str, headers: dict[str, str], seconds: float) -> LoadResult:
     duration = max(1, round(seconds))  # wrk takes whole seconds
-    args = ["wrk", "-t1", f"-c{CONNECTIONS}", f"-d{duration}s"]
+    args = ["wrk", "-t1", f"-c{CONNECTIONS}", f"-d{duration}s", "--timeout", "5s"]
     for name, value in headers.items():
         args += ["-H", f"{name}: {value}"]
     before = children_cpu()  # wrk is waited for, so its CPU time lands in RUSAGE_CHILDREN
@@ -439,21 +446,22 @@ def pick_load(choice: str) -> tuple[str, Load]:
     return f"built-in asyncio client, {CONNECTIONS} connections", python_load
 
 
-def measure_http(fix: Fixture, opts: Options) -> tuple[str, list[Row]]:
+def measure_http(fix: Fixture, opts: Options) -> tuple[str, dict[str, list[Sample]]]:
     label, load = pick_load(opts.load)
     header = basic_header(fix.email, fix.secrets[0])
     routes = {"GET /healthz (no auth)": (HEALTH_PATH, {}),
               "GET /api/v2/users/me.json": (ME_PATH, {"Authorization": header})}
     with running_server(fix) as (url, pid):
         preflight(url, header, fix.email)
-        for path, headers in routes.values():  # JIT-free, but caches and pools fill up
+        for path, headers in routes.values():  # fill the thread pool, sockets and caches
             sample(load, url + path, headers, opts.warmup, pid)
         samples: dict[str, list[Sample]] = {name: [] for name in routes}
+        log(f"measuring: {opts.rounds} rounds x {len(routes)} routes x {opts.seconds}s")
         for round_number in range(opts.rounds):
             for name, (path, headers) in routes.items():
                 samples[name].append(sample(load, url + path, headers, opts.seconds, pid))
                 log(f"round {round_number + 1}: {name}: {samples[name][-1].rate:,.0f} req/s")
-    return label, http_rows(samples)
+    return label, samples
 
 
 def http_rows(samples: dict[str, list[Sample]]) -> list[Row]:
@@ -495,10 +503,14 @@ def report_inprocess(rows: list[Row], opts: Options) -> None:
     verdict("verifier time / baseline time", rows[1].ratio, VERIFY_TARGET, at_most=True)
 
 
-def report_http(label: str, rows: list[Row], opts: Options) -> None:
+def report_http(label: str, samples: dict[str, list[Sample]], opts: Options) -> None:
+    rows = http_rows(samples)
     print_table(f"HTTP, one server process ({label}; median of {opts.rounds} alternating "
                 f"rounds x {opts.seconds:g}s)",
                 ["route", "req/s", "server CPU", "client CPU", "rate vs base"], rows)
+    base_runs, auth_runs = samples.values()
+    per_round = [a.rate / b.rate for a, b in zip(auth_runs, base_runs, strict=True)]
+    print("per-round ratios (spread = noise): " + " ".join(f"{r:.2f}" for r in per_round))
     verdict("authenticated / unauthenticated req/s", rows[1].ratio, HTTP_TARGET, at_most=False)
     if not label.startswith("wrk"):
         print("note: no wrk; the Python client shares 2 cores with the server and may be the "
@@ -511,9 +523,9 @@ def report_http(label: str, rows: list[Row], opts: Options) -> None:
 def parse_args(argv: Sequence[str] | None = None) -> Options:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true",
-                        help="a short run: fewer repeats, 3s HTTP runs, 2 rounds")
-    parser.add_argument("--seconds", type=float, help="length of each HTTP run (default 10)")
-    parser.add_argument("--rounds", type=int, help="HTTP rounds per route (default 3)")
+                        help="a short run (~30s): fewer repeats, 3s HTTP runs, 2 rounds")
+    parser.add_argument("--seconds", type=int, help="length of each HTTP run (default 10)")
+    parser.add_argument("--rounds", type=int, help="HTTP rounds per route (default 5)")
     parser.add_argument("--repeats", type=int, help="in-process repeats (default 9)")
     parser.add_argument("--ops", type=int, help="verifications per repeat (default 50000)")
     parser.add_argument("--load", choices=["auto", "wrk", "python"], default="auto",
@@ -523,15 +535,16 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
                         help="print a cProfile of the verifier loop to stderr")
     args = parser.parse_args(argv)
     quick = args.quick
-    seconds = args.seconds or (3.0 if quick else 10.0)
+    seconds = max(1, args.seconds or (3 if quick else 10))
     return Options(ops=args.ops or (20_000 if quick else 50_000),
                    repeats=args.repeats or (5 if quick else 9), seconds=seconds,
-                   rounds=args.rounds or (2 if quick else 3), warmup=min(2.0, seconds),
+                   rounds=max(1, args.rounds or (2 if quick else 5)), warmup=min(2, seconds),
                    load=args.load, http=not args.no_http, profile=args.profile)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     opts = parse_args(argv)
+    started = time.monotonic()
     try:
         with fixture(TOKEN_COUNT) as fix:
             report_inprocess(measure_inprocess(fix, opts), opts)
@@ -541,6 +554,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BenchError as error:
         print(f"bench/verify.py: error: {error}", file=sys.stderr)
         return 1
+    log(f"done in {time.monotonic() - started:.0f}s")
     return 0
 
 

@@ -72,8 +72,7 @@ def test_settings_show_token_access_on_and_password_access_off_by_default(
     client: TestClient, admin_auth: dict[str, str]
 ) -> None:
     response = client.get("/api/v2/account/settings.json", headers=admin_auth)
-    assert response.json() == {"settings": {"api": {"token_access": True,
-                                                    "password_access": False}}}
+    assert response.json()["settings"]["api"] == {"token_access": True, "password_access": False}
 
 
 def test_settings_changes_are_validated_and_audited(
@@ -104,3 +103,23 @@ def test_token_management_is_refused_while_token_access_is_off(
     update_account_settings(core, admin_actor, {"token_access": False})
     with pytest.raises(Forbidden, match="token access is turned off"):
         create_token(core, admin_actor)
+
+
+def test_governance_settings_are_typed_and_the_webhook_secret_is_write_only(
+    client: TestClient, admin_auth: dict[str, str]
+) -> None:
+    response = client.put("/api/v2/account/settings", headers=admin_auth, json={"settings": {
+        "governance": {"reminder_days": [1, 14], "inactivity_days": 45},
+        "notifications": {"webhook_secret": "shh-very-secret"}}})
+    assert response.status_code == 200, response.text
+    settings = response.json()["settings"]
+    assert settings["governance"]["reminder_days"] == [14, 1]
+    assert settings["governance"]["inactivity_days"] == 45
+    assert settings["notifications"]["webhook_secret"] is True
+    log = client.get("/api/v2/audit_logs", headers=admin_auth).text
+    assert "shh-very-secret" not in log and "(set)" in log
+    for bad in ({"governance": {"inactivity_days": -1}}, {"governance": {"token_access": True}},
+                {"nonsense": {}}, {"notifications": {"webhook_url": "ftp://x"}}):
+        refused = client.put("/api/v2/account/settings", headers=admin_auth,
+                             json={"settings": bad})
+        assert refused.status_code == 422, bad

@@ -68,4 +68,4 @@ def audit_json(event: AuditEvent) -> dict[str, Any]:
 
 
 def settings_json(settings: AccountSettings) -> dict[str, Any]:
-    return {"settings": {"api": settings.as_dict()}}
+    return {"settings": settings.grouped()}

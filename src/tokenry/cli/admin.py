@@ -22,7 +22,7 @@ from tokenry.cli.common import (
     table,
 )
 from tokenry.core import Core
-from tokenry.domain.settings import coerce
+from tokenry.domain.settings import check_known, coerce
 from tokenry.http.app import create_app
 from tokenry.operations.account_settings import get_account_settings, update_account_settings
 from tokenry.operations.accounts import create_account, list_accounts
@@ -113,7 +113,7 @@ def settings_get(key: Annotated[str | None, typer.Argument()] = None,
     with open_core() as core:
         values = get_account_settings(core, acting(core, as_email, account)).as_dict()
         if key is not None:
-            coerce(key, values.get(key, False)) if key not in values else None
+            check_known(key)
             values = {key: values[key]}
         emit(as_json, {"settings": values},
              lambda: table(["setting", "value"], list(values.items())))

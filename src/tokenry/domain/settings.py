@@ -3,42 +3,164 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 from tokenry.domain.errors import Invalid
+
+SECRET_SETTINGS = frozenset({"webhook_secret"})  # write-only: shown as set or not
+GROUPS = {
+    "api": ("token_access", "password_access"),
+    "governance": (
+        "max_request_lifetime_days", "pending_request_max_age_days", "delivery_link_hours",
+        "reminder_days", "expiry_grace_days", "inactivity_days", "deactivated_retention_days",
+        "extension_grace_hours", "allow_personal_tokens", "allow_automation_tokens",
+        "allow_target_tokens",
+    ),
+    "notifications": ("notify_email", "slack_webhook_url", "webhook_url", "webhook_secret"),
+}
+_RANGES = {
+    "max_request_lifetime_days": (1, 3650),
+    "pending_request_max_age_days": (1, 365),
+    "delivery_link_hours": (1, 24 * 30),
+    "expiry_grace_days": (0, 365),
+    "inactivity_days": (0, 3650),
+    "deactivated_retention_days": (0, 3650),
+    "extension_grace_hours": (0, 24 * 30),
+}
 
 
 @dataclass(frozen=True, slots=True)
 class AccountSettings:
     token_access: bool = True
     password_access: bool = False
+    # governance policy
+    max_request_lifetime_days: int = 365
+    pending_request_max_age_days: int = 14
+    delivery_link_hours: int = 72
+    reminder_days: tuple[int, ...] = field(default=(7, 1))
+    expiry_grace_days: int = 7
+    inactivity_days: int = 30  # 0 turns the inactivity rule off
+    deactivated_retention_days: int = 60  # 0 turns the clean-up off
+    extension_grace_hours: int = 24
+    allow_personal_tokens: bool = True
+    allow_automation_tokens: bool = True
+    allow_target_tokens: bool = True
+    # notifications
+    notify_email: bool = True
+    slack_webhook_url: str = ""
+    webhook_url: str = ""
+    webhook_secret: str = ""
 
     @classmethod
     def from_stored(cls, stored: Mapping[str, Any]) -> AccountSettings:
         known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in stored.items() if k in known})
+        return cls(**{k: coerce(k, v) for k, v in stored.items() if k in known})
 
-    def as_dict(self) -> dict[str, Any]:
-        return {f.name: getattr(self, f.name) for f in fields(self)}
+    def as_dict(self, *, reveal_secrets: bool = False) -> dict[str, Any]:
+        values = {f.name: getattr(self, f.name) for f in fields(self)}
+        values["reminder_days"] = list(self.reminder_days)
+        if not reveal_secrets:
+            for name in SECRET_SETTINGS:
+                values[name] = bool(values[name])
+        return values
+
+    def grouped(self) -> dict[str, dict[str, Any]]:
+        values = self.as_dict()
+        return {group: {k: values[k] for k in keys} for group, keys in GROUPS.items()}
 
     def changed(self, updates: Mapping[str, Any]) -> AccountSettings:
         return replace(self, **{k: coerce(k, v) for k, v in updates.items()})
+
+
+def flatten(grouped: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+    """``{"api": {"token_access": false}}`` to ``{"token_access": false}``, checking groups."""
+    flat: dict[str, Any] = {}
+    for group, values in grouped.items():
+        members = GROUPS.get(group)
+        if members is None:
+            raise Invalid.field(group, f"unknown settings group; use one of: {', '.join(GROUPS)}")
+        for key, value in values.items():
+            if key not in members:
+                raise Invalid.field(key, f"is not a setting of the {group!r} group")
+            flat[key] = value
+    return flat
+
+
+def audit_value(key: str, value: Any) -> Any:
+    """What the audit log may record of a setting's value (never a secret)."""
+    if key in SECRET_SETTINGS:
+        return "(set)" if value else "(empty)"
+    return list(value) if isinstance(value, tuple) else value
 
 
 _TRUE = {"true", "on", "yes", "1"}
 _FALSE = {"false", "off", "no", "0"}
 
 
+def _types() -> dict[str, str]:
+    return {f.name: str(f.type) for f in fields(AccountSettings)}
+
+
+def check_known(key: str) -> str:
+    """The setting's type name; an unknown key is refused with the list of known ones."""
+    kind = _types().get(key)
+    if kind is None:
+        raise Invalid.field(key, f"unknown setting; known settings: {', '.join(sorted(_types()))}")
+    return kind
+
+
 def coerce(key: str, value: Any) -> Any:
-    """Validate one setting; strings such as ``on``/``off`` are accepted for the CLI."""
-    types = {f.name: f.type for f in fields(AccountSettings)}
-    if key not in types:
-        raise Invalid.field(key, f"unknown setting; known settings: {', '.join(sorted(types))}")
-    if types[key] == "bool":
-        if isinstance(value, bool):
-            return value
-        if isinstance(value, str) and value.lower() in _TRUE | _FALSE:
-            return value.lower() in _TRUE
-        raise Invalid.field(key, "must be true or false")
-    raise Invalid.field(key, "unsupported setting type")  # pragma: no cover - schema guard
+    """Validate one setting; strings such as ``on``/``off`` and ``7,1`` are accepted for the CLI."""
+    kind = check_known(key)
+    if kind == "bool":
+        return _boolean(key, value)
+    if kind == "int":
+        return _integer(key, value)
+    if kind.startswith("tuple"):
+        return _day_list(key, value)
+    return _text(key, value)
+
+
+def _boolean(key: str, value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in _TRUE | _FALSE:
+        return value.lower() in _TRUE
+    raise Invalid.field(key, "must be true or false")
+
+
+def _integer(key: str, value: Any) -> int:
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise Invalid.field(key, "must be a whole number")
+    low, high = _RANGES[key]
+    if not low <= value <= high:
+        raise Invalid.field(key, f"must be between {low} and {high}")
+    return value
+
+
+def _day_list(key: str, value: Any) -> tuple[int, ...]:
+    if isinstance(value, str):
+        value = [part for part in value.replace(" ", "").split(",") if part]
+    if not isinstance(value, list | tuple):
+        raise Invalid.field(key, "must be a list of days, e.g. 7,1")
+    try:
+        days = sorted({int(v) for v in value if not isinstance(v, bool)}, reverse=True)
+    except (TypeError, ValueError):
+        raise Invalid.field(key, "must be a list of whole numbers of days") from None
+    if len(days) != len(value) or any(not 1 <= d <= 365 for d in days) or len(days) > 10:
+        raise Invalid.field(key, "must be up to 10 distinct days between 1 and 365")
+    return tuple(days)
+
+
+def _text(key: str, value: Any) -> str:
+    if not isinstance(value, str):
+        raise Invalid.field(key, "must be text")
+    text = value.strip()
+    if key.endswith("_url") and text and not text.startswith(("http://", "https://")):
+        raise Invalid.field(key, "must be an http:// or https:// URL")
+    if len(text) > 2000:
+        raise Invalid.field(key, "is too long")
+    return text

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from tokenry.core import Core
 from tokenry.domain.audit import Action, SourceType
-from tokenry.domain.settings import AccountSettings
+from tokenry.domain.settings import AccountSettings, audit_value
 from tokenry.operations._common import audit, require_account_admin, token_label
 from tokenry.operations.context import Actor
 from tokenry.storage.models import AccountSetting, ApiToken
@@ -36,14 +36,17 @@ def update_account_settings(core: Core, actor: Actor,
             AccountSetting.account_id == actor.account_id).with_for_update()).all()
         before = account_settings(session, actor.account_id)
         after = before.changed(updates)
-        for key, value in after.as_dict().items():
-            old = getattr(before, key)
+        old_values = before.as_dict(reveal_secrets=True)
+        for key, value in after.as_dict(reveal_secrets=True).items():
+            old = old_values[key]
             if value == old:
                 continue
             session.merge(AccountSetting(account_id=actor.account_id, key=key, value=value))
+            shown_old, shown_new = audit_value(key, old), audit_value(key, value)
             audit(session, core, actor, action=Action.UPDATE,
                   source_type=SourceType.ACCOUNT_SETTING, source_id=None, source_label=key,
-                  changes={key: [old, value]}, description=f"{key} changed from {old} to {value}")
+                  changes={key: [shown_old, shown_new]},
+                  description=f"{key} changed from {shown_old} to {shown_new}")
         if before.token_access and not after.token_access:
             _deactivate_all_tokens(session, core, actor)
     return after

@@ -1,0 +1,129 @@
+"""The access-request state machine and its separation-of-duties rules.
+
+submitted -> manager_approved -> approved -> issued -> delivered -> expired | revoked
+A pending request (submitted, manager_approved) may instead be denied or cancelled, and is
+closed as denied when nobody decides in time. Provisioner approval issues the token in the
+same transaction, so ``approved`` is passed through at once.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from enum import StrEnum
+
+from tokenry.domain.errors import Conflict, Forbidden, Invalid
+
+
+class RequestState(StrEnum):
+    SUBMITTED = "submitted"
+    MANAGER_APPROVED = "manager_approved"
+    APPROVED = "approved"
+    ISSUED = "issued"
+    DELIVERED = "delivered"
+    EXPIRED = "expired"
+    REVOKED = "revoked"
+    DENIED = "denied"
+    CANCELLED = "cancelled"
+
+
+S = RequestState
+PENDING = frozenset({S.SUBMITTED, S.MANAGER_APPROVED})
+LIVE = frozenset({S.ISSUED, S.DELIVERED})
+TRANSITIONS: dict[RequestState, frozenset[RequestState]] = {
+    S.SUBMITTED: frozenset({S.MANAGER_APPROVED, S.DENIED, S.CANCELLED}),
+    S.MANAGER_APPROVED: frozenset({S.APPROVED, S.DENIED, S.CANCELLED}),
+    S.APPROVED: frozenset({S.ISSUED}),
+    S.ISSUED: frozenset({S.DELIVERED, S.EXPIRED, S.REVOKED}),
+    S.DELIVERED: frozenset({S.EXPIRED, S.REVOKED}),
+}
+ADMIN_NOT_REQUIRED = "admin level not required"
+ADMIN_NOT_REQUIRED_ADVICE = (
+    "An admin API token is not needed for this use case: use password (basic) "
+    "authentication with your own account instead."
+)
+STALE_REASON = "closed automatically: no decision within the allowed time"
+REQUIRED_FIELDS = ("purpose", "use_case", "removal_date")
+
+
+def check_transition(current: str, target: RequestState) -> None:
+    """Refuse a transition the current state does not allow (a stale or repeated decision)."""
+    allowed = TRANSITIONS.get(RequestState(current), frozenset())
+    if target not in allowed:
+        raise Conflict(f"This request is {current}; it cannot become {target.value}.")
+
+
+def validate_submission(fields: dict[str, object], *, today: date,
+                        max_lifetime_days: int) -> date:
+    """Every required field present, the removal date in range. Returns the removal date."""
+    missing = [name for name in REQUIRED_FIELDS
+               if fields.get(name) is None or (isinstance(fields.get(name), str)
+                                               and not str(fields.get(name)).strip())]
+    if missing:
+        raise Invalid(f"Missing required field(s): {', '.join(missing)}",
+                      {name: ["is required"] for name in missing})
+    removal = fields["removal_date"]
+    if not isinstance(removal, date) or isinstance(removal, datetime):
+        raise Invalid.field("removal_date", "must be a date (YYYY-MM-DD)")
+    if removal <= today:
+        raise Invalid.field("removal_date", "must be in the future")
+    if removal > today + timedelta(days=max_lifetime_days):
+        raise Invalid.field("removal_date",
+                            f"must be within {max_lifetime_days} days (the account's maximum)")
+    if fields.get("admin_required") and not str(fields.get("admin_justification") or "").strip():
+        raise Invalid.field("admin_justification", "is required when admin level is required")
+    return removal
+
+
+def expiry_of(removal_date: date) -> datetime:
+    """A token lives until the end of its removal date (UTC)."""
+    from datetime import UTC
+
+    return datetime.combine(removal_date, time(23, 59, 59), tzinfo=UTC)
+
+
+def check_manager(*, actor_id: int, requester_id: int, holder_id: int,
+                  requester_manager_id: int | None) -> None:
+    if actor_id in (requester_id, holder_id):
+        raise Forbidden("Nobody can approve their own request.")
+    if requester_manager_id != actor_id:
+        raise Forbidden("Only the requester's recorded manager can give the manager approval.")
+
+
+def check_provisioner(*, actor_id: int, is_provisioner: bool, requester_id: int,
+                      holder_id: int, manager_id: int | None) -> None:
+    if not is_provisioner:
+        raise Forbidden("Only a provisioner of this account can give the final approval.")
+    if actor_id in (requester_id, holder_id):
+        raise Forbidden("Nobody can approve their own request.")
+    if actor_id == manager_id:
+        raise Forbidden("The provisioner must be someone other than the approving manager.")
+
+
+def check_can_decide(*, actor_id: int, state: str, requester_id: int, holder_id: int,
+                     requester_manager_id: int | None, manager_id: int | None,
+                     is_provisioner: bool) -> None:
+    """Denial: by the manager at the first stage, a provisioner at the second."""
+    if state == S.SUBMITTED:
+        check_manager(actor_id=actor_id, requester_id=requester_id, holder_id=holder_id,
+                      requester_manager_id=requester_manager_id)
+    else:
+        check_provisioner(actor_id=actor_id, is_provisioner=is_provisioner,
+                          requester_id=requester_id, holder_id=holder_id, manager_id=manager_id)
+
+
+def check_can_cancel(*, actor_id: int, requester_id: int, holder_id: int) -> None:
+    if actor_id not in (requester_id, holder_id):
+        raise Forbidden("Only the requester can cancel this request.")
+
+
+def validate_denial_reason(reason: str | None) -> str:
+    text = (reason or "").strip()
+    if not text:
+        raise Invalid.field("reason", "a reason is required to deny a request")
+    return text[:1000]
+
+
+def denial_message(reason: str) -> str:
+    if reason.strip().lower() == ADMIN_NOT_REQUIRED:
+        return f"{reason}. {ADMIN_NOT_REQUIRED_ADVICE}"
+    return reason
