@@ -47,6 +47,7 @@ import random
 import re
 import resource
 import shutil
+import signal
 import socket
 import statistics
 import subprocess
@@ -273,9 +274,15 @@ def server_env(fix: Fixture) -> dict[str, str]:
     return env
 
 
+@dataclass(frozen=True)
+class Server:
+    url: str
+    process: subprocess.Popen[bytes]
+
+
 @contextmanager
-def running_server(fix: Fixture) -> Iterator[tuple[str, int]]:
-    """``tokenry serve`` on a free loopback port; yields (base URL, pid) and always stops it."""
+def running_server(fix: Fixture) -> Iterator[Server]:
+    """``tokenry serve`` on a free loopback port, always stopped on the way out."""
     port = free_port()
     log_path = fix.directory / "server.log"
     with log_path.open("wb") as server_log:
@@ -286,7 +293,7 @@ def running_server(fix: Fixture) -> Iterator[tuple[str, int]]:
     try:
         url = f"http://{HOST}:{port}"
         wait_healthy(url, server, log_path)
-        yield url, server.pid
+        yield Server(url, server)
     finally:
         stop(server)
 
@@ -429,13 +436,16 @@ class Sample:
     client_cpu: float
 
 
-def sample(load: Load, url: str, headers: dict[str, str], seconds: float,
-           server_pid: int) -> Sample:
-    before = cpu_seconds(server_pid)
-    result = load(url, headers, seconds)
+def sample(load: Load, server: Server, path: str, headers: dict[str, str],
+           seconds: float) -> Sample:
+    before = cpu_seconds(server.process.pid)
+    result = load(server.url + path, headers, seconds)
+    after = cpu_seconds(server.process.pid)
+    if server.process.poll() is not None:
+        raise BenchError(f"the server exited during the run (code {server.process.returncode})")
     if result.failures:
-        raise BenchError(f"{result.failures} failed requests to {url}; figures would be wrong")
-    return Sample(result.rate, (cpu_seconds(server_pid) - before) / seconds, result.client_cpu)
+        raise BenchError(f"{result.failures} failed requests to {path}; figures would be wrong")
+    return Sample(result.rate, (after - before) / seconds, result.client_cpu)
 
 
 def pick_load(choice: str) -> tuple[str, Load]:
@@ -451,15 +461,15 @@ def measure_http(fix: Fixture, opts: Options) -> tuple[str, dict[str, list[Sampl
     header = basic_header(fix.email, fix.secrets[0])
     routes = {"GET /healthz (no auth)": (HEALTH_PATH, {}),
               "GET /api/v2/users/me.json": (ME_PATH, {"Authorization": header})}
-    with running_server(fix) as (url, pid):
-        preflight(url, header, fix.email)
+    with running_server(fix) as server:
+        preflight(server.url, header, fix.email)
         for path, headers in routes.values():  # fill the thread pool, sockets and caches
-            sample(load, url + path, headers, opts.warmup, pid)
+            sample(load, server, path, headers, opts.warmup)
         samples: dict[str, list[Sample]] = {name: [] for name in routes}
         log(f"measuring: {opts.rounds} rounds x {len(routes)} routes x {opts.seconds}s")
         for round_number in range(opts.rounds):
             for name, (path, headers) in routes.items():
-                samples[name].append(sample(load, url + path, headers, opts.seconds, pid))
+                samples[name].append(sample(load, server, path, headers, opts.seconds))
                 log(f"round {round_number + 1}: {name}: {samples[name][-1].rate:,.0f} req/s")
     return label, samples
 
@@ -513,8 +523,8 @@ def report_http(label: str, samples: dict[str, list[Sample]], opts: Options) -> 
     print("per-round ratios (spread = noise): " + " ".join(f"{r:.2f}" for r in per_round))
     verdict("authenticated / unauthenticated req/s", rows[1].ratio, HTTP_TARGET, at_most=False)
     if not label.startswith("wrk"):
-        print("note: no wrk; the Python client shares 2 cores with the server and may be the "
-              "bottleneck (see client CPU). apt-get install wrk for firmer figures.")
+        print("note: wrk not used; the Python client shares the 2 cores with the server and "
+              "may be the bottleneck (see client CPU). apt-get install wrk for firmer figures.")
 
 
 # --- command line ---------------------------------------------------------------------------
@@ -542,8 +552,15 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
                    load=args.load, http=not args.no_http, profile=args.profile)
 
 
+def exit_on_sigterm(signum: int, _frame: object) -> None:
+    # SystemExit unwinds the context managers, so a killed run still stops the server and
+    # removes its temporary directory (the default SIGTERM action would skip both).
+    sys.exit(128 + signum)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     opts = parse_args(argv)
+    signal.signal(signal.SIGTERM, exit_on_sigterm)
     started = time.monotonic()
     try:
         with fixture(TOKEN_COUNT) as fix:

@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from tokenry.storage.types import IdType, UTCDateTime
@@ -55,6 +66,7 @@ class User(Base):
         ForeignKey("users.id", ondelete="SET NULL"), nullable=True
     )
     password_hash: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    provisioner: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
@@ -80,6 +92,90 @@ class ApiToken(Base):
     user_id: Mapped[int | None] = mapped_column(
         ForeignKey("users.id", ondelete="CASCADE"), nullable=True
     )
+    # governance: how the token came to be, and when the scheduler acts on it
+    kind: Mapped[str] = mapped_column(String(16), default="manual", server_default="manual")
+    access_request_id: Mapped[int | None] = mapped_column(IdType, nullable=True)
+    deactivated_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    retire_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class AccessRequest(Base):
+    __tablename__ = "access_requests"
+    __table_args__ = (Index("ix_access_requests_account_state", "account_id", "state"),)
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    requester_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    holder_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    service_name: Mapped[str] = mapped_column(String(200))
+    purpose: Mapped[str] = mapped_column(Text)
+    use_case: Mapped[str] = mapped_column(Text)
+    admin_required: Mapped[bool] = mapped_column(Boolean, default=True)
+    admin_justification: Mapped[str] = mapped_column(Text, default="")
+    removal_date: Mapped[date] = mapped_column(Date)
+    state: Mapped[str] = mapped_column(String(20))
+    extends_request_id: Mapped[int | None] = mapped_column(
+        ForeignKey("access_requests.id", ondelete="SET NULL"), nullable=True)
+    manager_id: Mapped[int | None] = mapped_column(IdType, nullable=True)
+    manager_decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    provisioner_id: Mapped[int | None] = mapped_column(IdType, nullable=True)
+    provisioner_decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    denied_by_id: Mapped[int | None] = mapped_column(IdType, nullable=True)
+    denial_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    token_id: Mapped[int | None] = mapped_column(IdType, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class Delivery(Base):
+    """A one-time link to a new token's secret, encrypted at rest until it is retrieved."""
+
+    __tablename__ = "deliveries"
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    access_request_id: Mapped[int | None] = mapped_column(IdType, nullable=True)
+    token_id: Mapped[int] = mapped_column(IdType)
+    recipient_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    link_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    ciphertext: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    retrieved_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    retrieved_ip: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    lapsed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class Notification(Base):
+    """The outbox: written with the event it announces, delivered later by a worker."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (Index("ix_notifications_due", "status", "next_attempt_at"),)
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    event: Mapped[str] = mapped_column(String(40))
+    channel: Mapped[str] = mapped_column(String(16))
+    destination: Mapped[str] = mapped_column(String(500))
+    subject: Mapped[str] = mapped_column(String(255))
+    body: Mapped[str] = mapped_column(Text)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    idempotency_key: Mapped[str] = mapped_column(String(120), unique=True)
+    status: Mapped[str] = mapped_column(String(12), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class CalendarFeed(Base):
+    """A provisioner's secret-address iCalendar feed; rotating it replaces the hash."""
+
+    __tablename__ = "calendar_feeds"
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), unique=True)
+    secret_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class AuditEvent(Base):
