@@ -36,6 +36,19 @@ class Settings(BaseSettings):
     auth_failure_limit: int = Field(20, ge=1)
     auth_failure_window: int = Field(60, ge=1)
     forwarded_allow_ips: str = "127.0.0.1"
+    # e-mail notifications (off while smtp_host is empty)
+    smtp_host: str = ""
+    smtp_port: int = Field(25, ge=1, le=65535)
+    smtp_from: str = "tokenry@localhost"
+    smtp_username: str = ""
+    smtp_password: SecretStr | None = None
+    smtp_starttls: bool = False
+    # the scheduler and the notification worker
+    scheduler_enabled: bool = True
+    scheduler_interval: float = Field(60.0, gt=0, le=86400)
+    notification_interval: float = Field(5.0, gt=0, le=3600)
+    notification_max_attempts: int = Field(10, ge=1, le=100)
+    notification_timeout: float = Field(10.0, gt=0, le=120)
     log_level: str = "info"
 
     @field_validator("token_prefix")

@@ -32,6 +32,7 @@ class Core:
     settings: Settings
     db: Database
     hasher: TokenHasher
+    server_key: bytes = field(repr=False)
     verifier: Verifier
     throttle: FailureThrottle
     usage: UsageRecorder
@@ -44,13 +45,15 @@ class Core:
 
 def build_core(settings: Settings, *, clock: Clock = utc_now) -> Core:
     db = Database(settings.database_url)
-    hasher = TokenHasher(load_or_create(settings))
+    server_key = load_or_create(settings)
+    hasher = TokenHasher(server_key)
     cache = TTLCache(settings.verify_cache_ttl)
     db.on_identity_change(cache.clear)
     return Core(
         settings=settings,
         db=db,
         hasher=hasher,
+        server_key=server_key,
         verifier=Verifier(hasher, Lookups(db), cache, clock),
         throttle=FailureThrottle(settings.auth_failure_limit, settings.auth_failure_window),
         usage=UsageRecorder(),

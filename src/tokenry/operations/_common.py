@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from tokenry.core import Core
+from tokenry.domain.audit import Action, SourceType
 from tokenry.domain.errors import Forbidden, NotFound
 from tokenry.domain.tokens import check_token_access
 from tokenry.domain.users import may_sign_in, require_admin
@@ -69,6 +70,26 @@ def audit(session: Session, core: Core, actor: Actor, *, action: str, source_typ
         user_agent=(actor.user_agent or "")[:255] or None, via=actor.via,
         changes=dict(changes or {}), change_description=description,
     ))
+
+
+def set_token_active(session: Session, core: Core, actor: Actor, token: ApiToken, active: bool,
+                     why: str = "") -> bool:
+    """The one place a token is (de)activated: state, timestamps and the audit record.
+
+    Returns False (and records nothing) when the token is already in that state.
+    """
+    if token.active == active:
+        return False
+    now = core.clock()
+    token.active = active
+    token.updated_at = now
+    token.deactivated_at = None if active else now
+    verb = "Reactivated" if active else "Deactivated"
+    audit(session, core, actor, action=Action.REACTIVATE if active else Action.DEACTIVATE,
+          source_type=SourceType.API_TOKEN, source_id=token.id, source_label=token_label(token),
+          changes={"active": [not active, active]},
+          description=f"{verb} {token.display}{f' ({why})' if why else ''}")
+    return True
 
 
 def paginate(session: Session, query: Any, request: PageRequest) -> Page[Any]:

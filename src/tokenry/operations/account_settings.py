@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from tokenry.core import Core
 from tokenry.domain.audit import Action, SourceType
 from tokenry.domain.settings import AccountSettings, audit_value
-from tokenry.operations._common import audit, require_account_admin, token_label
+from tokenry.operations._common import audit, require_account_admin, set_token_active
 from tokenry.operations.context import Actor
 from tokenry.storage.models import AccountSetting, ApiToken
 from tokenry.storage.queries import account_settings
@@ -53,15 +53,9 @@ def update_account_settings(core: Core, actor: Actor,
 
 
 def _deactivate_all_tokens(session: Session, core: Core, actor: Actor) -> None:
-    now = core.clock()
     tokens = session.scalars(
         select(ApiToken).where(ApiToken.account_id == actor.account_id,
                                ApiToken.active.is_(True)).with_for_update()
     )
     for token in tokens:
-        token.active = False
-        token.updated_at = now
-        audit(session, core, actor, action=Action.DEACTIVATE, source_type=SourceType.API_TOKEN,
-              source_id=token.id, source_label=token_label(token),
-              changes={"active": [True, False]},
-              description=f"Deactivated {token.display} because token access was turned off")
+        set_token_active(session, core, actor, token, False, "token access was turned off")

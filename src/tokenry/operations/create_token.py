@@ -29,38 +29,47 @@ class CreatedToken:
 
 def create_token(core: Core, actor: Actor, *, description: str | None = None,
                  expires_at: datetime | None = None, user_id: int | None = None) -> CreatedToken:
+    with core.db.transaction() as session:
+        require_token_admin(session, actor, "create API tokens")
+        return issue_token(session, core, actor, description=description,
+                           expires_at=expires_at, user_id=user_id)
+
+
+def issue_token(session: Session, core: Core, actor: Actor, *, description: str | None,
+                expires_at: datetime | None = None, user_id: int | None = None,
+                kind: str = "manual", access_request_id: int | None = None) -> CreatedToken:
+    """Create a token inside the caller's transaction (the caller checks who may)."""
     now = core.clock()
     description = validate_description(description)
     expires_at = validate_expiry(expires_at, now)
-    with core.db.transaction() as session:
-        require_token_admin(session, actor, "create API tokens")
-        _check_bound_user(session, actor.account_id, user_id)
-        # Locking the account row serialises creations per account, so the limit holds
-        # under concurrent requests (SQLite gets the same from BEGIN IMMEDIATE).
-        account = session.scalar(
-            select(Account).where(Account.id == actor.account_id).with_for_update()
-        )
-        assert account is not None
-        count = session.scalar(
-            select(func.count()).select_from(ApiToken).where(ApiToken.account_id == account.id)
-        ) or 0
-        check_room_for_one_more(large_limit=account.large_token_limit, current_count=count)
-        if count > 256 and not account.large_token_limit:
-            account.large_token_limit = True  # grandfathered: keep 2048 once above 256
-        new = token_format.generate(core.settings.token_prefix)
-        token = ApiToken(
-            account_id=account.id, description=description, active=True,
-            secret_hash=core.hasher.hash(new.secret), display=new.display, created_at=now,
-            created_by_id=actor.user_id, updated_at=now, expires_at=expires_at, user_id=user_id,
-        )
-        session.add(token)
-        session.flush()
-        audit(session, core, actor, action=Action.CREATE, source_type=SourceType.API_TOKEN,
-              source_id=token.id, source_label=token_label(token),
-              changes={"description": [None, description],
-                       "expires_at": [None, expires_at.isoformat() if expires_at else None],
-                       "user_id": [None, user_id]},
-              description=f"Created API token {token.display}")
+    _check_bound_user(session, actor.account_id, user_id)
+    # Locking the account row serialises creations per account, so the limit holds
+    # under concurrent requests (SQLite gets the same from BEGIN IMMEDIATE).
+    account = session.scalar(
+        select(Account).where(Account.id == actor.account_id).with_for_update()
+    )
+    assert account is not None
+    count = session.scalar(
+        select(func.count()).select_from(ApiToken).where(ApiToken.account_id == account.id)
+    ) or 0
+    check_room_for_one_more(large_limit=account.large_token_limit, current_count=count)
+    if count > 256 and not account.large_token_limit:
+        account.large_token_limit = True  # grandfathered: keep 2048 once above 256
+    new = token_format.generate(core.settings.token_prefix)
+    token = ApiToken(
+        account_id=account.id, description=description, active=True,
+        secret_hash=core.hasher.hash(new.secret), display=new.display, created_at=now,
+        created_by_id=actor.user_id, updated_at=now, expires_at=expires_at, user_id=user_id,
+        kind=kind, access_request_id=access_request_id,
+    )
+    session.add(token)
+    session.flush()
+    audit(session, core, actor, action=Action.CREATE, source_type=SourceType.API_TOKEN,
+          source_id=token.id, source_label=token_label(token),
+          changes={"description": [None, description],
+                   "expires_at": [None, expires_at.isoformat() if expires_at else None],
+                   "user_id": [None, user_id], "kind": [None, kind]},
+          description=f"Created API token {token.display}")
     return CreatedToken(token=token, secret=new.secret)
 
 

@@ -16,7 +16,13 @@ from tokenry.domain.tokens import (
     refuse_value_change,
     validate_description,
 )
-from tokenry.operations._common import audit, find_token, require_token_admin, token_label
+from tokenry.operations._common import (
+    audit,
+    find_token,
+    require_token_admin,
+    set_token_active,
+    token_label,
+)
 from tokenry.operations.context import Actor
 from tokenry.storage.models import ApiToken
 
@@ -46,14 +52,7 @@ def update_token(core: Core, actor: Actor, token_id: int, changes: Mapping[str, 
             active = changes["active"]
             if not isinstance(active, bool):
                 raise Invalid.field("active", "must be true or false")
-            if active != token.active:
-                token.active = active
-                token.updated_at = now
-                audit(session, core, actor,
-                      action=Action.REACTIVATE if active else Action.DEACTIVATE,
-                      source_type=SourceType.API_TOKEN, source_id=token.id,
-                      source_label=token_label(token), changes={"active": [not active, active]},
-                      description=f"{'Reactivated' if active else 'Deactivated'} {token.display}")
+            set_token_active(session, core, actor, token, active)
     return token
 
 
