@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from tokenry.auth.records import UserRecord
+from tokenry.domain.access_requests import denial_message
 from tokenry.domain.settings import AccountSettings
 from tokenry.domain.timefmt import iso
-from tokenry.storage.models import ApiToken, AuditEvent, User
+from tokenry.storage.models import AccessRequest, ApiToken, AuditEvent, User
 
 
 def token_json(token: ApiToken, *, secret: str | None = None) -> dict[str, Any]:
@@ -27,6 +28,8 @@ def token_json(token: ApiToken, *, secret: str | None = None) -> dict[str, Any]:
         "expires_at": iso(token.expires_at),
         "user_id": token.user_id,
         "created_by_id": token.created_by_id,
+        "kind": token.kind,
+        "access_request_id": token.access_request_id,
     }
 
 
@@ -39,6 +42,7 @@ def user_json(user: User) -> dict[str, Any]:
         "verified": user.verified,
         "suspended": user.suspended,
         "manager_id": user.manager_id,
+        "provisioner": user.provisioner,
         "created_at": iso(user.created_at),
         "updated_at": iso(user.updated_at),
     }
@@ -69,3 +73,30 @@ def audit_json(event: AuditEvent) -> dict[str, Any]:
 
 def settings_json(settings: AccountSettings) -> dict[str, Any]:
     return {"settings": settings.grouped()}
+
+
+def request_json(request: AccessRequest, link: str) -> dict[str, Any]:
+    return {
+        "id": request.id,
+        "url": link,
+        "state": request.state,
+        "requester_id": request.requester_id,
+        "holder_id": request.holder_id,
+        "service_name": request.service_name,
+        "purpose": request.purpose,
+        "use_case": request.use_case,
+        "admin_required": request.admin_required,
+        "admin_justification": request.admin_justification,
+        "removal_date": request.removal_date.isoformat(),
+        "extends_request_id": request.extends_request_id,
+        "manager_id": request.manager_id,
+        "manager_decided_at": iso(request.manager_decided_at),
+        "provisioner_id": request.provisioner_id,
+        "provisioner_decided_at": iso(request.provisioner_decided_at),
+        "denial_reason": request.denial_reason,
+        "denial_message": denial_message(request.denial_reason) if request.denial_reason else None,
+        "token_id": request.token_id,
+        "created_at": iso(request.created_at),
+        "updated_at": iso(request.updated_at),
+        "closed_at": iso(request.closed_at),
+    }

@@ -27,13 +27,16 @@ def create(email: Annotated[str, typer.Option(help="The user's email.")],
            password: PasswordOption = None,
            manager: Annotated[str | None, typer.Option(help="The manager's email.")] = None,
            unverified: Annotated[bool, typer.Option(help="Create as not yet verified.")] = False,
+           provisioner: Annotated[bool, typer.Option(
+               help="Designate as a provisioner (admins only).")] = False,
            as_email: AsOption = None, account: AccountOption = None,
            as_json: JsonOption = False) -> None:
     """Create a user."""
     with open_core() as core:
         user = user_json(create_user(core, acting(core, as_email, account), email=email,
                                      name=name, role=role, password=password,
-                                     manager_email=manager, verified=not unverified))
+                                     manager_email=manager, verified=not unverified,
+                                     provisioner=provisioner))
         emit(as_json, {"user": user}, lambda: _show(user))
 
 
@@ -45,9 +48,9 @@ def list_(page: int = 1, per_page: int = 100, as_email: AsOption = None,
         result = list_users(core, acting(core, as_email, account), PageRequest(page, per_page))
         users = [user_json(u) for u in result.items]
         emit(as_json, {"users": users, "count": result.count}, lambda: table(
-            ["id", "email", "name", "role", "verified", "suspended", "manager_id"],
-            [(u["id"], u["email"], u["name"], u["role"], u["verified"], u["suspended"],
-              u["manager_id"]) for u in users]))
+            ["id", "email", "name", "role", "provisioner", "verified", "suspended", "manager_id"],
+            [(u["id"], u["email"], u["name"], u["role"], u["provisioner"], u["verified"],
+              u["suspended"], u["manager_id"]) for u in users]))
 
 
 @app.command("show")
@@ -67,11 +70,15 @@ def update(email: str,
            suspended: Annotated[bool | None, typer.Option("--suspended/--unsuspended")] = None,
            password: PasswordOption = None,
            manager: Annotated[str | None, typer.Option(help="The manager's email.")] = None,
+           provisioner: Annotated[bool | None, typer.Option(
+               "--provisioner/--no-provisioner")] = None,
            as_email: AsOption = None, account: AccountOption = None,
            as_json: JsonOption = False) -> None:
-    """Change a user's name, role, verification, suspension, password or manager."""
+    """Change a user's name, role, verification, suspension, password, manager or
+    provisioner designation."""
     with open_core() as core:
         user = user_json(update_user(core, acting(core, as_email, account), email, name=name,
                                      role=role, verified=verified, suspended=suspended,
-                                     password=password, manager_email=manager))
+                                     password=password, manager_email=manager,
+                                     provisioner=provisioner))
         emit(as_json, {"user": user}, lambda: _show(user))

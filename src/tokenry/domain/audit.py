@@ -11,6 +11,14 @@ class Action(StrEnum):
     DEACTIVATE = "deactivate"
     REACTIVATE = "reactivate"
     DESTROY = "destroy"
+    SUBMIT = "submit"
+    APPROVE = "approve"
+    DENY = "deny"
+    CANCEL = "cancel"
+    EXPIRE = "expire"
+    DELIVER = "deliver"
+    RETRIEVE = "retrieve"
+    ROTATE = "rotate"
 
 
 class SourceType(StrEnum):
@@ -18,3 +26,5 @@ class SourceType(StrEnum):
     USER = "user"
     ACCOUNT = "account"
     ACCOUNT_SETTING = "account_setting"
+    ACCESS_REQUEST = "access_request"
+    DELIVERY = "delivery"

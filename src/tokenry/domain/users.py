@@ -44,6 +44,12 @@ def may_sign_in(*, verified: bool, suspended: bool) -> bool:
     return verified and not suspended
 
 
+def check_provisioner_role(role: str, provisioner: bool) -> None:
+    """Provisioners issue admin tokens, so they must be admins themselves."""
+    if provisioner and role != Role.ADMIN:
+        raise Invalid.field("provisioner", "only an admin can be a provisioner")
+
+
 def require_admin(role: str, action: str) -> None:
     if role != Role.ADMIN:
         raise Forbidden(f"Only an admin of this account can {action}.")

@@ -15,7 +15,15 @@ from tokenry.auth.invalidation import InvalidationWatcher
 from tokenry.config import Settings
 from tokenry.core import Core, build_core
 from tokenry.http.errors import install_error_handlers
-from tokenry.http.routes import api_tokens, audit_logs, health, users, verify
+from tokenry.http.routes import (
+    access_requests,
+    api_tokens,
+    audit_logs,
+    deliveries,
+    health,
+    users,
+    verify,
+)
 from tokenry.http.routes import settings as account_settings
 from tokenry.http.suffix import JsonSuffixMiddleware
 from tokenry.operations.bootstrap import check_server_secret
@@ -59,7 +67,8 @@ def create_app(settings: Settings, core: Core | None = None) -> FastAPI:
                   docs_url="/api/docs", openapi_url="/api/openapi.json", redoc_url=None)
     app.state.core = core
     install_error_handlers(app)
-    for module in (users, api_tokens, account_settings, audit_logs, verify, health):
+    for module in (users, api_tokens, account_settings, audit_logs, verify, health,
+                   access_requests, deliveries):
         app.include_router(module.router)
     app.add_middleware(JsonSuffixMiddleware)
     return app

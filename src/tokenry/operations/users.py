@@ -11,7 +11,13 @@ from tokenry.auth.passwords import hash_password
 from tokenry.core import Core
 from tokenry.domain.audit import Action, SourceType
 from tokenry.domain.errors import Conflict, Invalid, NotFound
-from tokenry.domain.users import Role, normalise_email, parse_role, validate_name
+from tokenry.domain.users import (
+    Role,
+    check_provisioner_role,
+    normalise_email,
+    parse_role,
+    validate_name,
+)
 from tokenry.operations._common import acting_user, audit, paginate, require_account_admin
 from tokenry.operations.context import Actor, Page, PageRequest
 from tokenry.storage.models import User
@@ -19,7 +25,7 @@ from tokenry.storage.models import User
 MIN_PASSWORD = 12
 
 
-def _find_user(session: Session, account_id: int, email: str, *, lock: bool = False) -> User:
+def find_user(session: Session, account_id: int, email: str, *, lock: bool = False) -> User:
     query = select(User).where(User.account_id == account_id, User.email == normalise_email(email))
     user = session.scalar(query.with_for_update() if lock else query)
     if user is None:
@@ -31,7 +37,7 @@ def _manager_id(session: Session, account_id: int, manager_email: str | None) ->
     if not manager_email:
         return None
     try:
-        return _find_user(session, account_id, manager_email).id
+        return find_user(session, account_id, manager_email).id
     except NotFound:
         raise Invalid.field(
             "manager", f"there is no user {manager_email!r} to be the manager") from None
@@ -47,18 +53,21 @@ def _password_hash(password: str | None) -> str | None:
 
 def create_user(core: Core, actor: Actor, *, email: str, name: str, role: str = Role.END_USER,
                 password: str | None = None, manager_email: str | None = None,
-                verified: bool = True) -> User:
+                verified: bool = True, provisioner: bool = False) -> User:
     with core.db.transaction() as session:
         require_account_admin(session, actor, "create users")
         return add_user(session, core, actor, email=email, name=name, role=role,
-                        password=password, manager_email=manager_email, verified=verified)
+                                password=password, manager_email=manager_email, verified=verified,
+                        provisioner=provisioner)
 
 
 def add_user(session: Session, core: Core, actor: Actor, *, email: str, name: str,
              role: str = Role.END_USER, password: str | None = None,
-             manager_email: str | None = None, verified: bool = True) -> User:
+             manager_email: str | None = None, verified: bool = True,
+             provisioner: bool = False) -> User:
     """Insert a user inside the caller's transaction (the caller checks who may do it)."""
     email, name, role = normalise_email(email), validate_name(name), parse_role(role)
+    check_provisioner_role(role, provisioner)
     password_hash = _password_hash(password)
     now = core.clock()
     exists = session.scalar(select(User.id).where(User.account_id == actor.account_id,
@@ -67,13 +76,15 @@ def add_user(session: Session, core: Core, actor: Actor, *, email: str, name: st
         raise Conflict(f"A user with email {email} already exists in this account.")
     user = User(account_id=actor.account_id, email=email, name=name, role=role,
                 verified=verified, suspended=False, password_hash=password_hash,
+                provisioner=provisioner,
                 manager_id=_manager_id(session, actor.account_id, manager_email),
                 created_at=now, updated_at=now)
     session.add(user)
     session.flush()
     audit(session, core, actor, action=Action.CREATE, source_type=SourceType.USER,
           source_id=user.id, source_label=email,
-          changes={"role": [None, role], "manager_id": [None, user.manager_id]},
+          changes={"role": [None, role], "manager_id": [None, user.manager_id],
+                   "provisioner": [None, provisioner]},
           description=f"Created {role} {email}")
     return user
 
@@ -81,10 +92,10 @@ def add_user(session: Session, core: Core, actor: Actor, *, email: str, name: st
 def update_user(core: Core, actor: Actor, email: str, *, name: str | None = None,
                 role: str | None = None, verified: bool | None = None,
                 suspended: bool | None = None, password: str | None = None,
-                manager_email: str | None = None) -> User:
+                manager_email: str | None = None, provisioner: bool | None = None) -> User:
     with core.db.transaction() as session:
         require_account_admin(session, actor, "update users")
-        user = _find_user(session, actor.account_id, email, lock=True)
+        user = find_user(session, actor.account_id, email, lock=True)
         wanted: dict[str, Any] = {}
         if name is not None:
             wanted["name"] = validate_name(name)
@@ -94,10 +105,14 @@ def update_user(core: Core, actor: Actor, email: str, *, name: str | None = None
             wanted["verified"] = verified
         if suspended is not None:
             wanted["suspended"] = suspended
+        if provisioner is not None:
+            wanted["provisioner"] = provisioner
         if manager_email is not None:
             wanted["manager_id"] = _manager_id(session, actor.account_id, manager_email)
             if wanted["manager_id"] == user.id:
                 raise Invalid.field("manager", "a user cannot be their own manager")
+        check_provisioner_role(wanted.get("role", user.role),
+                               wanted.get("provisioner", user.provisioner))
         changes = {k: [getattr(user, k), v] for k, v in wanted.items() if getattr(user, k) != v}
         for key, (_, value) in changes.items():
             setattr(user, key, value)
@@ -122,7 +137,7 @@ def list_users(core: Core, actor: Actor, page: PageRequest | None = None) -> Pag
 def show_user(core: Core, actor: Actor, email: str) -> User:
     with core.db.read() as session:
         require_account_admin(session, actor, "view users")
-        return _find_user(session, actor.account_id, email)
+        return find_user(session, actor.account_id, email)
 
 
 def current_user(core: Core, actor: Actor) -> User:

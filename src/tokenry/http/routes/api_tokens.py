@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, ConfigDict, StrictBool, StrictInt, StrictStr
@@ -13,6 +13,7 @@ from tokenry.http.pagination import page_json
 from tokenry.operations.context import PageRequest
 from tokenry.operations.create_token import create_token
 from tokenry.operations.delete_token import delete_token
+from tokenry.operations.exception_tokens import create_exception_token
 from tokenry.operations.token_queries import list_tokens, show_token
 from tokenry.operations.update_token import update_token
 from tokenry.present import token_json
@@ -55,6 +56,29 @@ def create_api_token(core: CoreDep, actor: CurrentActor, body: NewApiTokenBody,
                      response: Response) -> dict[str, Any]:
     created = create_token(core, actor, description=body.api_token.description,
                            expires_at=body.api_token.expires_at, user_id=body.api_token.user_id)
+    response.headers["Cache-Control"] = "no-store"
+    return {"api_token": token_json(created.token, secret=created.secret)}
+
+
+class ExceptionToken(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    exception: Literal["personal", "automation", "target"]
+    use_case: StrictStr | None = None
+    target: StrictStr | None = None
+    expires_at: datetime | None = None
+
+
+class ExceptionTokenBody(BaseModel):
+    api_token: ExceptionToken
+
+
+@router.post("/exceptions", status_code=201,
+             summary="A provisioner's token without a request: personal, automation or target")
+def create_exception(core: CoreDep, actor: CurrentActor, body: ExceptionTokenBody,
+                     response: Response) -> dict[str, Any]:
+    wanted = body.api_token
+    created = create_exception_token(core, actor, wanted.exception, use_case=wanted.use_case,
+                                     target=wanted.target, expires_at=wanted.expires_at)
     response.headers["Cache-Control"] = "no-store"
     return {"api_token": token_json(created.token, secret=created.secret)}
 

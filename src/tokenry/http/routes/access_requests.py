@@ -1,0 +1,90 @@
+"""``/api/v2/access_requests``: file, list, show, approve, deny and cancel requests."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any, Literal
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
+
+from tokenry.core import Core
+from tokenry.http.deps import CoreDep, CurrentActor
+from tokenry.http.pagination import page_json
+from tokenry.operations._requests import request_link
+from tokenry.operations.approve_request import approve_request
+from tokenry.operations.context import PageRequest
+from tokenry.operations.deny_request import cancel_request, deny_request
+from tokenry.operations.request_queries import RequestFilter, list_requests, show_request
+from tokenry.operations.submit_request import Submission, submit_request
+from tokenry.present import request_json
+from tokenry.storage.models import AccessRequest
+
+router = APIRouter(prefix="/api/v2/access_requests", tags=["access requests"])
+
+
+class NewRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    service_name: StrictStr = Field(min_length=1, max_length=200)
+    purpose: StrictStr | None = None
+    use_case: StrictStr | None = None
+    removal_date: date | None = None
+    admin_required: StrictBool = True
+    admin_justification: StrictStr = ""
+    for_email: StrictStr | None = Field(None, description="Who the token is for (default: you)")
+    extends_request_id: StrictInt | None = None
+
+
+class NewRequestBody(BaseModel):
+    access_request: NewRequest
+
+
+class Approval(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    stage: Literal["manager", "provisioner"] | None = None
+
+
+class Denial(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reason: StrictStr
+
+
+def _one(core: Core, request: AccessRequest) -> dict[str, Any]:
+    return {"access_request": request_json(request, request_link(core, request.id))}
+
+
+@router.post("", status_code=201, summary="File an access request")
+def create(core: CoreDep, actor: CurrentActor, body: NewRequestBody) -> dict[str, Any]:
+    return _one(core, submit_request(core, actor, Submission(**body.access_request.model_dump())))
+
+
+@router.get("", summary="List access requests you may see")
+def index(core: CoreDep, actor: CurrentActor, state: str | None = None, mine: bool = False,
+          page: int = Query(1), per_page: int = Query(100)) -> dict[str, Any]:
+    result = list_requests(core, actor, RequestFilter(state=state, mine=mine),
+                           PageRequest(page, per_page))
+    items = [request_json(r, request_link(core, r.id)) for r in result.items]
+    extra = (f"&state={state}" if state else "") + ("&mine=true" if mine else "")
+    return page_json("access_requests", items, result,
+                     core.settings.base_url + router.prefix + ".json", extra)
+
+
+@router.get("/{request_id}", summary="Show an access request")
+def show(core: CoreDep, actor: CurrentActor, request_id: int) -> dict[str, Any]:
+    return _one(core, show_request(core, actor, request_id))
+
+
+@router.post("/{request_id}/approve", summary="Approve (manager stage, then provisioner stage)")
+def approve(core: CoreDep, actor: CurrentActor, request_id: int,
+            body: Approval | None = None) -> dict[str, Any]:
+    return _one(core, approve_request(core, actor, request_id, body.stage if body else None))
+
+
+@router.post("/{request_id}/deny", summary="Deny with a reason")
+def deny(core: CoreDep, actor: CurrentActor, request_id: int, body: Denial) -> dict[str, Any]:
+    return _one(core, deny_request(core, actor, request_id, body.reason))
+
+
+@router.post("/{request_id}/cancel", summary="Cancel your own request until it is issued")
+def cancel(core: CoreDep, actor: CurrentActor, request_id: int) -> dict[str, Any]:
+    return _one(core, cancel_request(core, actor, request_id))

@@ -1,0 +1,72 @@
+"""The words of every notification. None carries a token; the delivery link goes only to
+private channels (the recipient's e-mail and the signed webhook)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from tokenry.domain.timefmt import iso
+from tokenry.notify.outbox import Message
+from tokenry.storage.models import AccessRequest, ApiToken, User
+
+
+def _request_data(request: AccessRequest, link: str) -> dict[str, object]:
+    return {"request_id": request.id, "request_url": link, "state": request.state,
+            "service_name": request.service_name,
+            "removal_date": request.removal_date.isoformat()}
+
+
+def submitted(request: AccessRequest, link: str, requester: User) -> Message:
+    return Message(
+        "request.submitted", f"request:{request.id}:submitted",
+        f"API token request #{request.id} needs your approval",
+        f"{requester.name} asks for an admin API token for {request.service_name} until "
+        f"{request.removal_date}. Purpose: {request.purpose}\nReview it: {link}",
+        _request_data(request, link))
+
+
+def manager_approved(request: AccessRequest, link: str, manager: User) -> Message:
+    return Message(
+        "request.manager_approved", f"request:{request.id}:manager_approved",
+        f"API token request #{request.id} is ready for provisioning",
+        f"{manager.name} approved request #{request.id} ({request.service_name}, until "
+        f"{request.removal_date}). A provisioner's review is needed: {link}",
+        _request_data(request, link))
+
+
+def decided(request: AccessRequest, link: str, outcome: str, detail: str = "") -> Message:
+    text = f"Your API token request #{request.id} ({request.service_name}) was {outcome}."
+    return Message(f"request.{outcome}", f"request:{request.id}:{outcome}",
+                   f"API token request #{request.id} {outcome}",
+                   f"{text} {detail}".strip() + f"\n{link}", _request_data(request, link))
+
+
+def delivery_link(request: AccessRequest, link: str, url: str, expires_at: datetime) -> Message:
+    return Message(
+        "delivery.link", f"request:{request.id}:delivery",
+        f"Your API token for request #{request.id} is ready",
+        f"Your API token for {request.service_name} is ready. Open the one-time link sent "
+        f"to you privately before {iso(expires_at)}; it works once.",
+        _request_data(request, link) | {"expires_at": iso(expires_at)},
+        private=f"One-time link: {url}")
+
+
+def delivery_lapsed(request: AccessRequest, link: str, token: ApiToken) -> Message:
+    return Message(
+        "delivery.expired_unread", f"request:{request.id}:delivery_lapsed",
+        f"Delivery link for request #{request.id} expired unread",
+        f"Nobody opened the delivery link for request #{request.id}; token {token.display} "
+        f"was deactivated. Issue a new request if it is still needed.\n{link}",
+        _request_data(request, link) | {"token_id": token.id})
+
+
+def token_event(token: ApiToken, event: str, key_suffix: str, headline: str,
+                when: datetime | None) -> Message:
+    """expiring soon / expired / deleted, about one token."""
+    return Message(
+        f"token.{event}", f"token:{token.id}:{key_suffix}",
+        f"API token {token.description or token.display}: {headline}",
+        f"API token {token.display} ({token.description}) {headline}"
+        f"{f' ({iso(when)})' if when else ''}.",
+        {"token_id": token.id, "token": token.display, "description": token.description,
+         "expires_at": iso(token.expires_at)})

@@ -1,0 +1,49 @@
+"""What the access-request use cases share: loading, links, people, notifications."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from tokenry.core import Core
+from tokenry.domain.audit import SourceType
+from tokenry.domain.errors import NotFound
+from tokenry.notify.outbox import Message, enqueue
+from tokenry.operations._common import audit
+from tokenry.operations.context import Actor
+from tokenry.storage.models import AccessRequest, User
+
+
+def request_link(core: Core, request_id: int) -> str:
+    return f"{core.settings.base_url}/requests/{request_id}"
+
+
+def find_request(session: Session, account_id: int, request_id: int, *,
+                 lock: bool = False) -> AccessRequest:
+    query = select(AccessRequest).where(AccessRequest.id == request_id,
+                                        AccessRequest.account_id == account_id)
+    request = session.scalar(query.with_for_update() if lock else query)
+    if request is None:
+        raise NotFound(f"There is no access request with id {request_id}.")
+    return request
+
+
+def user(session: Session, user_id: int | None) -> User | None:
+    return session.get(User, user_id) if user_id is not None else None
+
+
+def provisioners(session: Session, account_id: int) -> list[User]:
+    return list(session.scalars(select(User).where(
+        User.account_id == account_id, User.provisioner.is_(True), User.suspended.is_(False))))
+
+
+def notify(session: Session, core: Core, request: AccessRequest, message: Message,
+           recipients: list[User | None]) -> None:
+    enqueue(session, core, request.account_id, message, [u for u in recipients if u])
+
+
+def audit_request(session: Session, core: Core, actor: Actor, request: AccessRequest,
+                  action: str, description: str, **changes: object) -> None:
+    audit(session, core, actor, action=action, source_type=SourceType.ACCESS_REQUEST,
+          source_id=request.id, source_label=f"#{request.id} {request.service_name}",
+          changes={k: v for k, v in changes.items()}, description=description)

@@ -1,0 +1,118 @@
+"""ApproveAccessRequest: the manager's approval, then the provisioner's, which issues the token.
+
+The provisioner's approval names the token by the standard, expires it at the end of the
+removal date, binds it to the holder, and seals its secret behind a one-time link, all in
+the transaction that records the decision: a request is never issued twice.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy.orm import Session
+
+from tokenry.core import Core
+from tokenry.domain import delivery, naming
+from tokenry.domain.access_requests import (
+    RequestState,
+    check_manager,
+    check_provisioner,
+    check_transition,
+    expiry_of,
+)
+from tokenry.domain.audit import Action
+from tokenry.domain.errors import Conflict, Forbidden
+from tokenry.notify import messages
+from tokenry.notify.outbox import has_private_channel
+from tokenry.operations._common import acting_user, require_token_admin
+from tokenry.operations._requests import (
+    audit_request,
+    find_request,
+    notify,
+    provisioners,
+    request_link,
+    user,
+)
+from tokenry.operations.context import Actor
+from tokenry.operations.create_token import issue_token
+from tokenry.storage.models import AccessRequest, Delivery, User
+from tokenry.storage.queries import account_settings
+
+STAGES = {"manager": RequestState.SUBMITTED, "provisioner": RequestState.MANAGER_APPROVED}
+
+
+def approve_request(core: Core, actor: Actor, request_id: int,
+                    stage: str | None = None) -> AccessRequest:
+    """``stage`` (manager or provisioner) says which decision the caller means to make, so a
+    repeated or stale click gets 409 instead of being read as the next stage."""
+    with core.db.transaction() as session:
+        approver = acting_user(session, actor)
+        if approver is None:
+            raise Forbidden("Approvals are made by people, not by the system.")
+        request = find_request(session, actor.account_id, request_id, lock=True)
+        if stage is not None and STAGES.get(stage) != request.state:
+            raise Conflict(f"This request is {request.state}; the {stage} approval is not "
+                           "open (it was already decided or is not due yet).")
+        requester = user(session, request.requester_id)
+        assert requester is not None
+        if request.state == RequestState.SUBMITTED:
+            _approve_as_manager(session, core, actor, request, approver, requester)
+        else:
+            check_transition(request.state, RequestState.APPROVED)
+            _approve_as_provisioner(session, core, actor, request, approver, requester)
+    return request
+
+
+def _approve_as_manager(session: Session, core: Core, actor: Actor, request: AccessRequest,
+                        approver: User, requester: User) -> None:
+    check_manager(actor_id=approver.id, requester_id=request.requester_id,
+                  holder_id=request.holder_id, requester_manager_id=requester.manager_id)
+    check_transition(request.state, RequestState.MANAGER_APPROVED)
+    now = core.clock()
+    request.state = RequestState.MANAGER_APPROVED
+    request.manager_id, request.manager_decided_at, request.updated_at = approver.id, now, now
+    audit_request(session, core, actor, request, Action.APPROVE,
+                  f"Manager approved request #{request.id}",
+                  state=[RequestState.SUBMITTED, request.state])
+    notify(session, core, request,
+           messages.manager_approved(request, request_link(core, request.id), approver),
+           list(provisioners(session, request.account_id)))
+
+
+def _approve_as_provisioner(session: Session, core: Core, actor: Actor, request: AccessRequest,
+                            approver: User, requester: User) -> None:
+    check_provisioner(actor_id=approver.id, is_provisioner=approver.provisioner,
+                      requester_id=request.requester_id, holder_id=request.holder_id,
+                      manager_id=request.manager_id)
+    require_token_admin(session, actor, "issue API tokens")
+    if not has_private_channel(session, core, request.account_id):
+        raise Conflict("No private delivery channel is configured: set up SMTP (TOKENRY_SMTP_*)"
+                       " or the account's signed webhook before issuing tokens.")
+    holder = user(session, request.holder_id)
+    assert holder is not None
+    now = core.clock()
+    link = request_link(core, request.id)
+    created = issue_token(session, core, actor,
+                          description=naming.request_name(holder.name, link, request.removal_date),
+                          expires_at=expiry_of(request.removal_date), user_id=holder.id,
+                          kind="request", access_request_id=request.id)
+    link_secret = delivery.new_link_secret()
+    lifetime = timedelta(hours=account_settings(session, request.account_id).delivery_link_hours)
+    sealed = Delivery(account_id=request.account_id, access_request_id=request.id,
+                      token_id=created.token.id, recipient_id=holder.id,
+                      link_hash=delivery.link_hash(core.server_key, link_secret),
+                      ciphertext=delivery.seal(core.server_key, link_secret, created.secret),
+                      created_at=now, expires_at=now + lifetime)
+    session.add(sealed)
+    request.state = RequestState.ISSUED
+    request.provisioner_id, request.provisioner_decided_at = approver.id, now
+    request.token_id, request.updated_at = created.token.id, now
+    audit_request(session, core, actor, request, Action.APPROVE,
+                  f"Provisioner approved request #{request.id}; issued {created.token.display}",
+                  state=[RequestState.MANAGER_APPROVED, request.state],
+                  token_id=[None, created.token.id])
+    notify(session, core, request, messages.decided(request, link, "approved"),
+           [requester, holder if holder.id != requester.id else None])
+    url = f"{core.settings.base_url}/deliveries/{link_secret}"
+    notify(session, core, request, messages.delivery_link(request, link, url, sealed.expires_at),
+           [holder])

@@ -1,0 +1,65 @@
+"""ListAccessRequests and ShowAccessRequest, with who may see what.
+
+Admins and provisioners see every request of the account; anyone else sees the requests
+they filed, that are for them, or that wait for them as the requester's manager.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from tokenry.core import Core
+from tokenry.domain.access_requests import RequestState
+from tokenry.domain.errors import Forbidden, Invalid
+from tokenry.domain.users import Role
+from tokenry.operations._common import acting_user, paginate
+from tokenry.operations._requests import find_request
+from tokenry.operations.context import Actor, Page, PageRequest
+from tokenry.storage.models import AccessRequest, User
+
+
+@dataclass(frozen=True, slots=True)
+class RequestFilter:
+    state: str | None = None
+    mine: bool = False
+
+
+def _sees_everything(session: Session, actor: Actor) -> tuple[bool, User | None]:
+    viewer = acting_user(session, actor)
+    return viewer is None or viewer.role == Role.ADMIN or viewer.provisioner, viewer
+
+
+def list_requests(core: Core, actor: Actor, filters: RequestFilter,
+                  page: PageRequest | None = None) -> Page[AccessRequest]:
+    if filters.state is not None and filters.state not in set(RequestState):
+        raise Invalid.field("state", f"unknown state; use one of: {', '.join(RequestState)}")
+    with core.db.read() as session:
+        everything, viewer = _sees_everything(session, actor)
+        query = select(AccessRequest).where(AccessRequest.account_id == actor.account_id)
+        if viewer is not None and (filters.mine or not everything):
+            reports = select(User.id).where(User.manager_id == viewer.id)
+            query = query.where(or_(AccessRequest.requester_id == viewer.id,
+                                    AccessRequest.holder_id == viewer.id,
+                                    AccessRequest.requester_id.in_(reports)))
+        if filters.state:
+            query = query.where(AccessRequest.state == filters.state)
+        return paginate(session, query.order_by(AccessRequest.id.desc()), page or PageRequest())
+
+
+def show_request(core: Core, actor: Actor, request_id: int) -> AccessRequest:
+    with core.db.read() as session:
+        everything, viewer = _sees_everything(session, actor)
+        request = find_request(session, actor.account_id, request_id)
+        if everything or viewer is None:
+            return request
+        requester = session.get(User, request.requester_id)
+        involved = {request.requester_id, request.holder_id,
+                    requester.manager_id if requester else None}
+        if viewer.id not in involved:
+            raise Forbidden("You can only see requests you filed, that are for you, or that "
+                            "wait for your approval.")
+        return request
+

@@ -1,0 +1,91 @@
+"""RetrieveDelivery: open a one-time link. The secret is decrypted, handed over once, and its
+ciphertext destroyed in the same transaction; a second visit learns when that happened."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from tokenry.core import Core
+from tokenry.domain import delivery
+from tokenry.domain.access_requests import RequestState
+from tokenry.domain.audit import Action, SourceType
+from tokenry.domain.errors import Conflict, NotFound
+from tokenry.domain.timefmt import iso
+from tokenry.operations._common import audit
+from tokenry.operations.context import Actor
+from tokenry.storage.models import AccessRequest, ApiToken, Delivery, User
+
+
+@dataclass(frozen=True)
+class DeliveryStatus:
+    state: str  # ready | retrieved | expired
+    expires_at: datetime
+    retrieved_at: datetime | None
+    request_id: int | None
+
+
+@dataclass(frozen=True)
+class Retrieved:
+    secret: str
+    token_id: int
+    request_id: int | None
+
+    def __repr__(self) -> str:
+        return f"Retrieved(token_id={self.token_id})"
+
+
+def _find(core: Core, session: Session, link_secret: str, lock: bool) -> Delivery:
+    query = select(Delivery).where(
+        Delivery.link_hash == delivery.link_hash(core.server_key, link_secret))
+    found = session.scalar(query.with_for_update() if lock else query)
+    if found is None:
+        raise NotFound("This delivery link is not valid.")
+    return found
+
+
+def _state(found: Delivery, now: datetime) -> str:
+    if found.retrieved_at is not None:
+        return "retrieved"
+    return "expired" if found.lapsed_at is not None or found.expires_at <= now else "ready"
+
+
+def delivery_status(core: Core, link_secret: str) -> DeliveryStatus:
+    with core.db.read() as session:
+        found = _find(core, session, link_secret, lock=False)
+        return DeliveryStatus(_state(found, core.clock()), found.expires_at, found.retrieved_at,
+                              found.access_request_id)
+
+
+def retrieve_delivery(core: Core, link_secret: str, *, ip: str | None,
+                      user_agent: str | None) -> Retrieved:
+    now = core.clock()
+    with core.db.transaction() as session:
+        found = _find(core, session, link_secret, lock=True)
+        state = _state(found, now)
+        if state == "retrieved":
+            raise Conflict(f"This link was already used at {iso(found.retrieved_at)}. "
+                           "If that was not you, ask a provisioner to deactivate the token.")
+        if state == "expired":
+            raise Conflict(f"This link expired at {iso(found.expires_at)} without being opened.")
+        secret = delivery.unseal(core.server_key, link_secret, found.ciphertext or "")
+        if secret is None:
+            raise Conflict("This delivery cannot be opened (the server secret changed).")
+        recipient = session.get(User, found.recipient_id)
+        found.ciphertext, found.retrieved_at, found.retrieved_ip = None, now, ip
+        actor = Actor(account_id=found.account_id, user_id=None, via="link", ip=ip,
+                      user_agent=user_agent,
+                      label=f"{recipient.email if recipient else 'recipient'} (delivery link)")
+        token = session.get(ApiToken, found.token_id)
+        audit(session, core, actor, action=Action.RETRIEVE, source_type=SourceType.DELIVERY,
+              source_id=found.id, source_label=token.display if token else str(found.token_id),
+              changes={"retrieved_at": [None, iso(now)]},
+              description=f"Delivery link opened from {ip or 'unknown address'}")
+        if found.access_request_id is not None:
+            request = session.get(AccessRequest, found.access_request_id, with_for_update=True)
+            if request is not None and request.state == RequestState.ISSUED:
+                request.state, request.updated_at = RequestState.DELIVERED, now
+    return Retrieved(secret=secret, token_id=found.token_id, request_id=found.access_request_id)
