@@ -4,7 +4,7 @@ ciphertext destroyed in the same transaction; a second visit learns when that ha
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -18,6 +18,7 @@ from tokenry.domain.timefmt import iso
 from tokenry.operations._common import audit
 from tokenry.operations.context import Actor
 from tokenry.storage.models import AccessRequest, ApiToken, Delivery, User
+from tokenry.storage.queries import account_settings
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,19 @@ def _state(found: Delivery, now: datetime) -> str:
     if found.retrieved_at is not None:
         return "retrieved"
     return "expired" if found.lapsed_at is not None or found.expires_at <= now else "ready"
+
+
+def _schedule_retirement_of_extended(session: Session, request: AccessRequest,
+                                     now: datetime) -> None:
+    """An extension's new token is in hand: the old token retires after the grace period."""
+    if request.extends_request_id is None:
+        return
+    old = session.get(AccessRequest, request.extends_request_id)
+    token = session.get(ApiToken, old.token_id, with_for_update=True) \
+        if old and old.token_id else None
+    if token is not None and token.retire_at is None:
+        grace = account_settings(session, request.account_id).extension_grace_hours
+        token.retire_at = now + timedelta(hours=grace)
 
 
 def delivery_status(core: Core, link_secret: str) -> DeliveryStatus:
@@ -88,4 +102,5 @@ def retrieve_delivery(core: Core, link_secret: str, *, ip: str | None,
             request = session.get(AccessRequest, found.access_request_id, with_for_update=True)
             if request is not None and request.state == RequestState.ISSUED:
                 request.state, request.updated_at = RequestState.DELIVERED, now
+                _schedule_retirement_of_extended(session, request, now)
     return Retrieved(secret=secret, token_id=found.token_id, request_id=found.access_request_id)

@@ -1,0 +1,81 @@
+"""Request housekeeping: stale requests, unread delivery links, tokens replaced by extensions."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from tokenry.core import Core
+from tokenry.domain.access_requests import PENDING, STALE_REASON, RequestState
+from tokenry.domain.audit import Action
+from tokenry.domain.settings import AccountSettings
+from tokenry.jobs._shared import close_live_request, delete_token, scheduler
+from tokenry.notify import messages
+from tokenry.operations._common import set_token_active
+from tokenry.operations._requests import (
+    audit_request,
+    notify,
+    provisioners,
+    request_link,
+    user,
+)
+from tokenry.operations.deny_request import close
+from tokenry.storage.models import AccessRequest, ApiToken, Delivery
+
+
+def close_stale_requests(core: Core, account_id: int, policy: AccountSettings) -> int:
+    cutoff = core.clock() - timedelta(days=policy.pending_request_max_age_days)
+    actor = scheduler(account_id)
+    with core.db.transaction() as session:
+        stale = list(session.scalars(select(AccessRequest).where(
+            AccessRequest.account_id == account_id, AccessRequest.state.in_(PENDING),
+            AccessRequest.created_at <= cutoff).with_for_update()))
+        for request in stale:
+            close(core, actor, request, RequestState.DENIED, STALE_REASON)
+            audit_request(session, core, actor, request, Action.DENY,
+                          f"Closed request #{request.id}: {STALE_REASON}",
+                          reason=[None, STALE_REASON])
+            notify(session, core, request, messages.decided(
+                request, request_link(core, request.id), "denied", STALE_REASON),
+                [user(session, request.requester_id)])
+    return len(stale)
+
+
+def lapse_unread_deliveries(core: Core, account_id: int, policy: AccountSettings) -> int:
+    """A link nobody opened in time: destroy the secret, deactivate the token, tell people."""
+    now = core.clock()
+    with core.db.transaction() as session:
+        lapsed = list(session.scalars(select(Delivery).where(
+            Delivery.account_id == account_id, Delivery.retrieved_at.is_(None),
+            Delivery.lapsed_at.is_(None), Delivery.expires_at <= now).with_for_update()))
+        for found in lapsed:
+            found.lapsed_at, found.ciphertext = now, None
+            token = session.get(ApiToken, found.token_id, with_for_update=True)
+            request = session.get(AccessRequest, found.access_request_id) \
+                if found.access_request_id else None
+            if token is None:
+                continue
+            set_token_active(session, core, scheduler(account_id), token, False,
+                             "its delivery link expired unread")
+            close_live_request(session, core, token, RequestState.REVOKED)
+            if request is not None:
+                notify(session, core, request, messages.delivery_lapsed(
+                    request, request_link(core, request.id), token),
+                    [*provisioners(session, account_id), user(session, request.requester_id)])
+    return len(lapsed)
+
+
+def retire_extended_tokens(core: Core, account_id: int, policy: AccountSettings) -> int:
+    """An extension's new token was delivered; after the grace period the old one goes."""
+    now = core.clock()
+    with core.db.transaction() as session:
+        tokens = list(session.scalars(select(ApiToken).where(
+            ApiToken.account_id == account_id, ApiToken.retire_at.is_not(None),
+            ApiToken.retire_at <= now).with_for_update()))
+        for token in tokens:
+            set_token_active(session, core, scheduler(account_id), token, False,
+                             "replaced by an extension")
+            close_live_request(session, core, token, RequestState.EXPIRED)
+            delete_token(session, core, token, "replaced by an extension")
+    return len(tokens)

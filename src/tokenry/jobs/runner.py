@@ -1,0 +1,87 @@
+"""Run every job for every account, on one node at a time.
+
+On PostgreSQL a session-level advisory lock makes sure only one node runs the jobs at
+once; a node that cannot take it skips the round. Each job commits per account, and every
+job selects its work by state, so a rerun (or a run after a crash) does only what is left.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+from sqlalchemy import select, text
+
+from tokenry.core import Core
+from tokenry.domain.errors import Invalid
+from tokenry.domain.settings import AccountSettings
+from tokenry.jobs import expiry, inactivity, requests
+from tokenry.storage.models import Account
+from tokenry.storage.queries import account_settings
+
+log = logging.getLogger("tokenry.jobs")
+ADVISORY_LOCK = 0x746B72  # "tkr"
+Job = Callable[[Core, int, AccountSettings], int]
+# Order matters: stale requests close before anything else; reminders go out before the
+# expiry step deactivates; deletion after grace runs last.
+JOBS: dict[str, Job] = {
+    "close_stale_requests": requests.close_stale_requests,
+    "lapse_unread_deliveries": requests.lapse_unread_deliveries,
+    "retire_extended_tokens": requests.retire_extended_tokens,
+    "send_expiry_reminders": expiry.send_expiry_reminders,
+    "expire_tokens": expiry.expire_tokens,
+    "deactivate_unused": inactivity.deactivate_unused,
+    "delete_expired_after_grace": expiry.delete_expired_after_grace,
+    "delete_long_deactivated": inactivity.delete_long_deactivated,
+}
+
+
+@dataclass
+class JobReport:
+    ran: bool = True
+    counts: dict[str, int] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
+
+
+@contextmanager
+def _only_one_node(core: Core) -> Iterator[bool]:
+    if not core.db.is_postgres:
+        yield True  # SQLite is single-node; BEGIN IMMEDIATE serialises the writes
+        return
+    with core.db.engine.connect() as connection:
+        got = bool(connection.execute(text("SELECT pg_try_advisory_lock(:k)"),
+                                      {"k": ADVISORY_LOCK}).scalar())
+        connection.commit()
+        try:
+            yield got
+        finally:
+            if got:
+                connection.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": ADVISORY_LOCK})
+                connection.commit()
+
+
+def run_jobs(core: Core, only: str | None = None) -> JobReport:
+    if only is not None and only not in JOBS:
+        raise Invalid.field("job", f"unknown job; use one of: {', '.join(JOBS)}")
+    report = JobReport()
+    with _only_one_node(core) as leader:
+        if not leader:
+            return JobReport(ran=False)
+        core.usage.flush(core.db)  # inactivity needs the latest last-used times
+        with core.db.read() as session:
+            accounts = list(session.scalars(select(Account.id)))
+        for name, job in JOBS.items():
+            if only is not None and name != only:
+                continue
+            report.counts[name] = 0
+            for account_id in accounts:
+                try:
+                    with core.db.read() as session:
+                        policy = account_settings(session, account_id)
+                    report.counts[name] += job(core, account_id, policy)
+                except Exception as error:  # one account's failure must not stop the rest
+                    log.exception("job %s failed for account %s", name, account_id)
+                    report.errors[f"{name}:{account_id}"] = type(error).__name__
+    return report
