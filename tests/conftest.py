@@ -159,6 +159,7 @@ def cli_env(settings: Settings) -> dict[str, str]:
         "TOKENRY_ADMIN_EMAIL": ADMIN_EMAIL,
         "TOKENRY_SECRET_KEY_FILE": str(settings.secret_key_file),
         "TOKENRY_SETTINGS_FILE": "/nonexistent/tokenry.env",
+        "TOKENRY_BASE_URL": settings.base_url,
     }
 
 

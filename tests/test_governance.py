@@ -333,3 +333,73 @@ def test_inactive_tokens_are_deactivated_then_deleted(
     assert run_jobs(core).counts["delete_long_deactivated"] >= 1
     with core.db.read() as session:
         assert session.scalars(select(ApiToken)).all() == []
+
+
+def test_concurrent_provisioner_approvals_issue_exactly_one_token(
+    core: Core, people: People
+) -> None:
+    """Two provisioners click at once over real HTTP: one wins, the other gets 409."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import requests
+
+    from tests.governance_people import PASSWORD
+    from tests.live import live_server
+
+    with live_server(core) as base_url:
+        auth = {"requester": (people.requester, PASSWORD), "manager": (people.manager, PASSWORD)}
+        created = requests.post(f"{base_url}/api/v2/access_requests.json", auth=auth["requester"],
+                                json=request_body(), timeout=30).json()["access_request"]
+        url = f"{base_url}/api/v2/access_requests/{created['id']}/approve.json"
+        assert requests.post(url, auth=auth["manager"], json={"stage": "manager"},
+                             timeout=30).status_code == 200
+
+        def decide(email: str) -> int:
+            return requests.post(url, auth=(email, PASSWORD), json={"stage": "provisioner"},
+                                 timeout=30).status_code
+
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            outcomes = sorted(pool.map(decide, [people.provisioner, people.other_provisioner] * 2))
+    assert outcomes == [200, 409, 409, 409]
+    with core.db.read() as session:
+        issued = session.scalars(select(ApiToken).where(ApiToken.kind == "request")).all()
+    assert len(issued) == 1
+    assert len(outbox(core, "delivery.link")) == 1
+
+
+def test_requests_for_someone_who_cannot_sign_in_or_for_the_approver_are_refused(
+    client: TestClient, core: Core, people: People, admin_actor: Actor
+) -> None:
+    from tokenry.operations.users import update_user
+
+    update_user(core, admin_actor, people.agent, suspended=True)
+    for holder in (people.agent, people.manager):
+        response = client.post("/api/v2/access_requests", headers=as_(people.requester),
+                               json=request_body(for_email=holder))
+        assert response.status_code == 422 and "for_email" in response.json()["details"]
+
+
+def test_unknown_stage_is_invalid_and_outsiders_learn_nothing_from_deny(
+    client: TestClient, core: Core, people: People
+) -> None:
+    request = submit(client, people)
+    client.post(f"/api/v2/access_requests/{request['id']}/cancel", headers=as_(people.requester))
+    from tokenry.domain.errors import Invalid
+    from tokenry.operations.approve_request import approve_request
+    from tokenry.operations.users import show_user
+
+    boss = show_user(core, Actor.system(1), people.manager)
+    with pytest.raises(Invalid):
+        approve_request(core, Actor(1, boss.id, boss.email), request["id"], "ceo")
+    outsider = client.post(f"/api/v2/access_requests/{request['id']}/deny",
+                           headers=as_(people.agent), json={"reason": "x"})
+    assert outsider.status_code == 403
+
+
+def test_a_name_containing_the_separator_still_gets_a_standard_token_name() -> None:
+    from tokenry.domain import naming
+
+    name = naming.request_name("Jean - Luc", "http://x/requests/4", date(2030, 1, 2))
+    parsed = naming.parse(name)
+    assert name == "Jean-Luc - http://x/requests/4 - 2030-01-02"
+    assert parsed is not None and parsed.request_id == 4 and parsed.person == "Jean-Luc"

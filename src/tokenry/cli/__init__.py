@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from tokenry.cli import admin, tokens, users
+from tokenry.cli import admin, jobs, requests, tokens, users
 
 app = typer.Typer(name="tokenry", help="tokenry: a self-hosted authority for admin API tokens.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
@@ -14,8 +14,10 @@ app.add_typer(admin.db_app, name="db")
 app.add_typer(admin.accounts_app, name="accounts")
 app.add_typer(users.app, name="users")
 app.add_typer(tokens.app, name="tokens")
+app.add_typer(requests.app, name="requests")
 app.add_typer(admin.settings_app, name="settings")
 app.add_typer(admin.audit_app, name="audit")
+app.add_typer(jobs.app, name="jobs")
 
 
 def main() -> None:

@@ -23,6 +23,7 @@ from tokenry.domain.errors import Invalid
 from tokenry.operations.context import PageRequest
 from tokenry.operations.create_token import create_token
 from tokenry.operations.delete_token import delete_token
+from tokenry.operations.exception_tokens import ExceptionKind, create_exception_token
 from tokenry.operations.token_queries import list_tokens, show_token
 from tokenry.operations.update_token import update_token
 from tokenry.operations.users import show_user
@@ -52,14 +53,33 @@ def create(description: Annotated[str, typer.Option(help="What the token is for.
                help="ISO 8601 time with zone, e.g. 2027-01-31T23:59:59Z.")] = None,
            user: Annotated[str | None, typer.Option(
                help="Bind the token to this user's email.")] = None,
+           exception: Annotated[ExceptionKind | None, typer.Option(
+               help="Issue a provisioner's exception token, named by the standard, without "
+                    "an access request.")] = None,
+           use_case: Annotated[str | None, typer.Option(
+               help="With --exception personal or automation: what the token is for.")] = None,
+           target: Annotated[str | None, typer.Option(
+               help="With --exception target: the target or webhook it is for.")] = None,
            as_email: AsOption = None, account: AccountOption = None,
            as_json: JsonOption = False) -> None:
-    """Create a token. The full token is printed this once and never again."""
+    """Create a token. The full token is printed this once and never again.
+
+    With --exception, a provisioner issues a personal, automation or target token without an
+    access request; its description follows the naming standard."""
     with open_core() as core:
         actor = acting(core, as_email, account)
-        user_id = show_user(core, actor, user).id if user else None
-        created = create_token(core, actor, description=description,
-                               expires_at=_parse_time(expires_at), user_id=user_id)
+        if exception is not None:
+            if description or user:
+                raise Invalid.field("exception", "an exception token is named by the standard "
+                                    "and bound by its kind: drop --description and --user")
+            created = create_exception_token(core, actor, exception, use_case=use_case,
+                                             target=target, expires_at=_parse_time(expires_at))
+        elif use_case is not None or target is not None:
+            raise Invalid.field("exception", "--use-case and --target go with --exception")
+        else:
+            user_id = show_user(core, actor, user).id if user else None
+            created = create_token(core, actor, description=description,
+                                   expires_at=_parse_time(expires_at), user_id=user_id)
         payload = token_json(created.token, secret=created.secret)
 
         def render() -> None:

@@ -42,7 +42,7 @@ ADMIN_NOT_REQUIRED_ADVICE = (
     "authentication with your own account instead."
 )
 STALE_REASON = "closed automatically: no decision within the allowed time"
-REQUIRED_FIELDS = ("purpose", "use_case", "removal_date")
+REQUIRED_FIELDS = ("service_name", "purpose", "use_case", "removal_date")
 
 
 def check_transition(current: str, target: RequestState) -> None:
@@ -79,6 +79,17 @@ def expiry_of(removal_date: date) -> datetime:
     from datetime import UTC
 
     return datetime.combine(removal_date, time(23, 59, 59), tzinfo=UTC)
+
+
+def check_holder(*, holder_id: int, requester_manager_id: int | None,
+                 holder_can_sign_in: bool) -> None:
+    """Who a token may be requested for: someone who can sign in, and not the person who
+    must approve the request (the requester's manager)."""
+    if not holder_can_sign_in:
+        raise Invalid.field("for_email", "that user is suspended or not verified")
+    if holder_id == requester_manager_id:
+        raise Invalid.field("for_email", "a request for your manager must be filed by someone "
+                            "they do not manage the approval of; your manager approves it")
 
 
 def check_manager(*, actor_id: int, requester_id: int, holder_id: int,

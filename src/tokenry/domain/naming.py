@@ -49,17 +49,23 @@ def _part(value: str, field: str) -> str:
     return cleaned
 
 
+def _person(name: str) -> str:
+    """People's names come from their records, so tidy rather than refuse: 'Jean - Luc'
+    becomes 'Jean-Luc' and the name stays parseable."""
+    return _part(" ".join(name.split()).replace(SEPARATOR, "-"), "name")
+
+
 def request_name(person: str, request_link: str, removal_date: date) -> str:
-    return SEPARATOR.join([_part(person, "name"), _part(request_link, "link"),
+    return SEPARATOR.join([_person(person), _part(request_link, "link"),
                            removal_date.isoformat()])
 
 
 def personal_name(person: str, use_case: str | None = None) -> str:
-    return SEPARATOR.join([_part(person, "name"), _part(use_case or PERSONAL, "use_case")])
+    return SEPARATOR.join([_person(person), _part(use_case or PERSONAL, "use_case")])
 
 
 def automation_name(person: str, use_case: str) -> str:
-    return SEPARATOR.join([_part(person, "name"), _part(use_case, "use_case")])
+    return SEPARATOR.join([_person(person), _part(use_case, "use_case")])
 
 
 def target_name(target: str) -> str:

@@ -21,7 +21,7 @@ from tokenry.domain.access_requests import (
     expiry_of,
 )
 from tokenry.domain.audit import Action
-from tokenry.domain.errors import Conflict, Forbidden
+from tokenry.domain.errors import Conflict, Forbidden, Invalid
 from tokenry.notify import messages
 from tokenry.notify.outbox import has_private_channel
 from tokenry.operations._common import acting_user, require_token_admin
@@ -49,8 +49,10 @@ def approve_request(core: Core, actor: Actor, request_id: int,
         approver = acting_user(session, actor)
         if approver is None:
             raise Forbidden("Approvals are made by people, not by the system.")
+        if stage is not None and stage not in STAGES:
+            raise Invalid.field("stage", f"use one of: {', '.join(STAGES)}")
         request = find_request(session, actor.account_id, request_id, lock=True)
-        if stage is not None and STAGES.get(stage) != request.state:
+        if stage is not None and STAGES[stage] != request.state:
             raise Conflict(f"This request is {request.state}; the {stage} approval is not "
                            "open (it was already decided or is not due yet).")
         requester = user(session, request.requester_id)

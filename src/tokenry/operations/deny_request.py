@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from tokenry.core import Core
 from tokenry.domain.access_requests import (
+    PENDING,
     RequestState,
     check_can_cancel,
     check_can_decide,
@@ -27,13 +28,16 @@ def deny_request(core: Core, actor: Actor, request_id: int, reason: str | None) 
         if decider is None:
             raise Forbidden("Denials are made by people; the scheduler closes stale requests.")
         request = find_request(session, actor.account_id, request_id, lock=True)
-        check_transition(request.state, RequestState.DENIED)
         requester = user(session, request.requester_id)
         assert requester is not None
-        check_can_decide(actor_id=decider.id, state=request.state,
-                         requester_id=request.requester_id, holder_id=request.holder_id,
-                         requester_manager_id=requester.manager_id,
-                         manager_id=request.manager_id, is_provisioner=decider.provisioner)
+        if request.state in PENDING:
+            check_can_decide(actor_id=decider.id, state=request.state,
+                             requester_id=request.requester_id, holder_id=request.holder_id,
+                             requester_manager_id=requester.manager_id,
+                             manager_id=request.manager_id, is_provisioner=decider.provisioner)
+        elif not (decider.provisioner or decider.id == requester.manager_id):
+            raise Forbidden("Only the requester's manager or a provisioner decides requests.")
+        check_transition(request.state, RequestState.DENIED)
         close(core, actor, request, RequestState.DENIED, reason)
         session.flush()
         audit_request(session, core, actor, request, Action.DENY,

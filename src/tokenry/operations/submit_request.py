@@ -6,9 +6,15 @@ from dataclasses import asdict, dataclass
 from datetime import date
 
 from tokenry.core import Core
-from tokenry.domain.access_requests import LIVE, RequestState, validate_submission
+from tokenry.domain.access_requests import (
+    LIVE,
+    RequestState,
+    check_holder,
+    validate_submission,
+)
 from tokenry.domain.audit import Action
 from tokenry.domain.errors import Forbidden, Invalid
+from tokenry.domain.users import may_sign_in
 from tokenry.notify import messages
 from tokenry.operations._common import acting_user
 from tokenry.operations._requests import (
@@ -26,7 +32,7 @@ from tokenry.storage.queries import account_settings
 
 @dataclass(frozen=True)
 class Submission:
-    service_name: str
+    service_name: str | None
     purpose: str | None
     use_case: str | None
     removal_date: date | None
@@ -45,10 +51,11 @@ def submit_request(core: Core, actor: Actor, submission: Submission) -> AccessRe
         policy = account_settings(session, actor.account_id)
         removal = validate_submission(asdict(submission), today=now.date(),
                                       max_lifetime_days=policy.max_request_lifetime_days)
-        if not submission.service_name.strip():
-            raise Invalid.field("service_name", "is required")
         holder = (find_user(session, actor.account_id, submission.for_email)
                   if submission.for_email else requester)
+        check_holder(holder_id=holder.id, requester_manager_id=requester.manager_id,
+                     holder_can_sign_in=may_sign_in(verified=holder.verified,
+                                                    suspended=holder.suspended))
         if requester.manager_id is None:
             raise Invalid.field("manager", "you have no manager on record to approve this; "
                                 "ask an admin to set one (tokenry users update --manager)")
@@ -60,7 +67,7 @@ def submit_request(core: Core, actor: Actor, submission: Submission) -> AccessRe
                                     "same token holder")
         request = AccessRequest(
             account_id=actor.account_id, requester_id=requester.id, holder_id=holder.id,
-            service_name=submission.service_name.strip()[:200],
+            service_name=str(submission.service_name).strip()[:200],
             purpose=str(submission.purpose).strip(), use_case=str(submission.use_case).strip(),
             admin_required=submission.admin_required,
             admin_justification=submission.admin_justification.strip(), removal_date=removal,
