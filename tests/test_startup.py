@@ -94,3 +94,10 @@ def test_settings_reject_unsupported_databases_and_prefixes() -> None:
         Settings(token_prefix="Nope!")
     assert Settings(database_url="postgresql://u@h/d").database_url.startswith(
         "postgresql+psycopg://")
+
+
+def test_smtp_login_over_the_network_needs_starttls() -> None:
+    with pytest.raises(ValueError, match="starttls"):
+        Settings(smtp_host="mail.example.com", smtp_username="u")
+    assert Settings(smtp_host="mail.example.com", smtp_username="u", smtp_starttls=True)
+    assert Settings(smtp_host="127.0.0.1", smtp_username="u")  # a loopback relay

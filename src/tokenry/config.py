@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 
@@ -65,6 +65,14 @@ class Settings(BaseSettings):
         if value.startswith("postgresql://") or value.startswith("postgres://"):
             value = "postgresql+psycopg://" + value.split("://", 1)[1]
         return value
+
+    @model_validator(mode="after")
+    def _smtp_login_needs_tls(self) -> Settings:
+        local_relay = self.smtp_host in {"127.0.0.1", "::1", "localhost"}
+        if self.smtp_username and not self.smtp_starttls and not local_relay:
+            raise ValueError("smtp_username needs smtp_starttls: a password must not cross "
+                             "the network in clear text (only a loopback relay is exempt)")
+        return self
 
     @property
     def is_sqlite(self) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from tokenry.cli import admin, jobs, requests, tokens, users
+from tokenry.cli import admin, jobs, reports, requests, tokens, users
 
 app = typer.Typer(name="tokenry", help="tokenry: a self-hosted authority for admin API tokens.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
@@ -18,6 +18,7 @@ app.add_typer(requests.app, name="requests")
 app.add_typer(admin.settings_app, name="settings")
 app.add_typer(admin.audit_app, name="audit")
 app.add_typer(jobs.app, name="jobs")
+app.add_typer(reports.app, name="report")
 
 
 def main() -> None:

@@ -28,3 +28,4 @@ class SourceType(StrEnum):
     ACCOUNT_SETTING = "account_setting"
     ACCESS_REQUEST = "access_request"
     DELIVERY = "delivery"
+    CALENDAR_FEED = "calendar_feed"

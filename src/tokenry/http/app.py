@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
@@ -19,29 +19,46 @@ from tokenry.http.routes import (
     access_requests,
     api_tokens,
     audit_logs,
+    calendar,
     deliveries,
     health,
+    reports,
     users,
     verify,
 )
 from tokenry.http.routes import settings as account_settings
 from tokenry.http.suffix import JsonSuffixMiddleware
+from tokenry.jobs.runner import run_jobs
+from tokenry.notify.worker import deliver_due
 from tokenry.operations.bootstrap import check_server_secret
 
 log = logging.getLogger("tokenry")
 
 
-async def _flush_usage(core: Core) -> None:
+async def _in_thread(name: str, work: Callable[[], object]) -> None:
     try:
-        await run_in_threadpool(core.usage.flush, core.db)
-    except Exception:  # keep serving; the data stays queued for the next attempt
-        log.exception("could not write usage data; will retry")
+        await run_in_threadpool(work)
+    except Exception:  # keep serving; every piece of background work retries next round
+        log.exception("background work %s failed; will retry", name)
 
 
-async def _flush_periodically(core: Core) -> None:
+async def _every(seconds: float, name: str, work: Callable[[], object]) -> None:
     while True:
-        await asyncio.sleep(core.settings.usage_flush_interval)
-        await _flush_usage(core)
+        await asyncio.sleep(seconds)
+        await _in_thread(name, work)
+
+
+def _background(core: Core) -> list[asyncio.Task[None]]:
+    """Usage flushing always; the scheduler and notification delivery unless turned off
+    (run them from cron with `tokenry jobs run` instead)."""
+    settings = core.settings
+    work: list[tuple[float, str, Callable[[], object]]] = [
+        (settings.usage_flush_interval, "usage", lambda: core.usage.flush(core.db))]
+    if settings.scheduler_enabled:
+        work.append((settings.scheduler_interval, "jobs", lambda: run_jobs(core)))
+        work.append((settings.notification_interval, "notifications",
+                     lambda: deliver_due(core)))
+    return [asyncio.create_task(_every(seconds, name, job)) for seconds, name, job in work]
 
 
 def create_app(settings: Settings, core: Core | None = None) -> FastAPI:
@@ -53,22 +70,23 @@ def create_app(settings: Settings, core: Core | None = None) -> FastAPI:
         check_server_secret(core)
         watcher = InvalidationWatcher(settings.database_url, core.cache.clear)
         watcher.start()
-        flusher = asyncio.create_task(_flush_periodically(core))
+        tasks = _background(core)
         try:
             yield
         finally:
             watcher.stop()
-            flusher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await flusher
-            await _flush_usage(core)
+            for task in tasks:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            await _in_thread("usage", lambda: core.usage.flush(core.db))
 
     app = FastAPI(title="tokenry", version="0.1.0", lifespan=lifespan,
                   docs_url="/api/docs", openapi_url="/api/openapi.json", redoc_url=None)
     app.state.core = core
     install_error_handlers(app)
     for module in (users, api_tokens, account_settings, audit_logs, verify, health,
-                   access_requests, deliveries):
+                   access_requests, deliveries, calendar, reports):
         app.include_router(module.router)
     app.add_middleware(JsonSuffixMiddleware)
     return app

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from tokenry.core import Core
 from tokenry.domain.access_requests import PENDING, STALE_REASON, RequestState
@@ -21,7 +21,7 @@ from tokenry.operations._requests import (
     user,
 )
 from tokenry.operations.deny_request import close
-from tokenry.storage.models import AccessRequest, ApiToken, Delivery
+from tokenry.storage.models import AccessRequest, ApiToken, Delivery, Notification
 
 
 def close_stale_requests(core: Core, account_id: int, policy: AccountSettings) -> int:
@@ -79,3 +79,16 @@ def retire_extended_tokens(core: Core, account_id: int, policy: AccountSettings)
             close_live_request(session, core, token, RequestState.EXPIRED)
             delete_token(session, core, token, "replaced by an extension")
     return len(tokens)
+
+
+NOTIFICATION_RETENTION = timedelta(days=30)
+
+
+def purge_old_notifications(core: Core, account_id: int, policy: AccountSettings) -> int:
+    """Sent and dead outbox rows are kept 30 days for inspection, then removed."""
+    cutoff = core.clock() - NOTIFICATION_RETENTION
+    with core.db.transaction() as session:
+        result = session.execute(delete(Notification).where(
+            Notification.account_id == account_id, Notification.status.in_(("sent", "dead")),
+            Notification.created_at <= cutoff))
+    return int(getattr(result, "rowcount", 0) or 0)

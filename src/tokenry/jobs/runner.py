@@ -35,6 +35,7 @@ JOBS: dict[str, Job] = {
     "deactivate_unused": inactivity.deactivate_unused,
     "delete_expired_after_grace": expiry.delete_expired_after_grace,
     "delete_long_deactivated": inactivity.delete_long_deactivated,
+    "purge_old_notifications": requests.purge_old_notifications,
 }
 
 

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tokenry.core import Core
+from tokenry.domain.audit import Action, SourceType
 from tokenry.domain.errors import Forbidden, NotFound
 from tokenry.domain.users import Role, may_sign_in
 from tokenry.operations._common import acting_user, audit
@@ -24,7 +25,7 @@ from tokenry.operations._requests import find_request, request_link
 from tokenry.operations.context import Actor
 from tokenry.storage.models import AccessRequest, ApiToken, CalendarFeed, User
 
-SOURCE_TYPE = "calendar_feed"
+SOURCE_TYPE = SourceType.CALENDAR_FEED
 PRODID = "-//tokenry//API token removal dates//EN"
 NO_FEED = "There is no calendar feed at this address."
 
@@ -45,11 +46,11 @@ def rotate_calendar_feed(core: Core, actor: Actor) -> str:
         session.execute(select(User.id).where(User.id == user.id).with_for_update())
         feed = session.scalar(select(CalendarFeed).where(CalendarFeed.user_id == user.id))
         if feed is None:
-            action, what = "create", f"Created the calendar feed of {user.email}"
+            action, what = Action.CREATE, f"Created the calendar feed of {user.email}"
             feed = CalendarFeed(account_id=user.account_id, user_id=user.id)
             session.add(feed)
         else:
-            action = "rotate"
+            action = Action.ROTATE
             what = f"Rotated the calendar feed of {user.email}; the old address no longer works"
         feed.secret_hash = core.hasher.hash(secret)
         feed.created_at = core.clock()

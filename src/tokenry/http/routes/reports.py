@@ -1,0 +1,19 @@
+"""``/api/v2/reports``: governance reports for admins and provisioners."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+
+from tokenry.http.deps import CoreDep, CurrentActor
+from tokenry.operations.compliance_report import compliance_report
+
+router = APIRouter(prefix="/api/v2/reports", tags=["reports"])
+
+
+@router.get("/compliance", summary="Tokens and requests that need a compliance review")
+def compliance(core: CoreDep, actor: CurrentActor,
+               unused_days: int | None = None) -> dict[str, Any]:
+    report = compliance_report(core, actor, unused_days=unused_days)
+    return {"compliance": report.as_dict()}

@@ -1,0 +1,134 @@
+"""The workflow's notifications reach real local receivers, and survive outages and restarts."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.conftest import me_status
+from tests.governance_people import People, approve, cast, submit
+from tests.receivers import HttpReceiver, SmtpReceiver
+from tokenry.config import Settings
+from tokenry.core import Core, build_core
+from tokenry.http.app import create_app
+from tokenry.notify.channels import verify_signature
+from tokenry.notify.worker import deliver_due
+from tokenry.operations.context import Actor
+
+
+@pytest.fixture
+def smtp() -> Iterator[SmtpReceiver]:
+    receiver = SmtpReceiver()
+    receiver.start()
+    yield receiver
+    receiver.stop()
+
+
+@pytest.fixture
+def hooks() -> Iterator[HttpReceiver]:
+    receiver = HttpReceiver()
+    receiver.start()
+    yield receiver
+    receiver.stop()
+
+
+@pytest.fixture
+def settings_overrides(smtp: SmtpReceiver) -> dict[str, Any]:
+    return {"smtp_host": "127.0.0.1", "smtp_port": smtp.port, "scheduler_enabled": False}
+
+
+@pytest.fixture
+def people(core: Core, admin_actor: Actor, hooks: HttpReceiver) -> People:
+    return cast(core, admin_actor, webhook_url=hooks.url("/hook"))
+
+
+def test_delivery_link_reaches_the_requester_by_email_and_signed_webhook_and_works_once(
+    client: TestClient, core: Core, people: People, hooks: HttpReceiver, smtp: SmtpReceiver
+) -> None:
+    request = submit(client, people)
+    approve(client, people.manager, request["id"], "manager")
+    approve(client, people.provisioner, request["id"], "provisioner")
+    report = deliver_due(core)
+    assert report.failed == 0 and report.sent >= 4
+
+    [mail] = [m for m in smtp.messages if str(m.message["Subject"]).startswith("Your API token")]
+    assert mail.recipients == [people.requester]
+    body = mail.message.get_content()
+    link = re.search(r"https?://\S+/deliveries/(\S+)", body)
+    assert link is not None
+    [hook] = [r for r in hooks.requests if r.json()["event"] == "delivery.link"]
+    assert verify_signature("test-webhook-secret", hook.headers["x-tokenry-timestamp"],
+                            hook.body, hook.headers["x-tokenry-signature"],
+                            int(hook.headers["x-tokenry-timestamp"]))
+    assert link.group(1) in hook.json()["text"]
+
+    secret = client.post(f"/api/v2/deliveries/{link.group(1)}/retrieve").json()[
+        "delivery"]["token"]
+    assert me_status(client, people.requester, secret) == 200
+    every_message = [m.message.get_content() for m in smtp.messages] + [
+        r.body.decode() for r in hooks.requests]
+    assert all(secret not in text for text in every_message)
+
+
+def test_a_receiver_that_is_down_gets_the_notification_when_it_is_back(
+    client: TestClient, core: Core, people: People, hooks: HttpReceiver, clock: Any
+) -> None:
+    from datetime import timedelta
+
+    hooks.stop()
+    submit(client, people)
+    assert deliver_due(core).failed >= 1
+    hooks.start()
+    clock.now += timedelta(minutes=10)
+    deliver_due(core)
+    assert [r.json()["event"] for r in hooks.requests] == ["request.submitted"]
+
+
+def test_nothing_is_lost_when_the_server_restarts_between_event_and_delivery(
+    settings: Settings, core: Core, people: People, hooks: HttpReceiver
+) -> None:
+    with TestClient(create_app(settings, core)) as client:
+        request = submit(client, people)
+    core.close()  # the server stops before any notification went out
+    restarted = build_core(settings)
+    try:
+        deliver_due(restarted)
+        first = [r for r in hooks.requests if r.json()["request_id"] == request["id"]]
+        assert [r.json()["event"] for r in first] == ["request.submitted"]
+        key = first[0].headers["x-tokenry-idempotency-key"]
+        expected = f"request:{request['id']}:submitted:webhook"
+        assert key == first[0].json()["idempotency_key"] == expected
+    finally:
+        restarted.close()
+
+
+def test_notifications_never_carry_the_token(
+    client: TestClient, core: Core, people: People, hooks: HttpReceiver, smtp: SmtpReceiver,
+    clock: Any
+) -> None:
+    from datetime import timedelta
+
+    from tokenry.jobs.runner import run_jobs
+
+    request = submit(client, people, removal_date=(clock.now.date() + timedelta(days=3))
+                     .isoformat())
+    approve(client, people.manager, request["id"], "manager")
+    approve(client, people.provisioner, request["id"], "provisioner")
+    deliver_due(core)
+    link = re.search(r"/deliveries/(\S+)", smtp.messages[-1].message.get_content())
+    assert link is not None
+    secret = client.post(f"/api/v2/deliveries/{link.group(1)}/retrieve").json()[
+        "delivery"]["token"]
+    for days in (2, 10):  # a reminder while it lives, then expiry and, after grace, deletion
+        clock.now += timedelta(days=days)
+        run_jobs(core)
+        deliver_due(core)
+    events = {r.json()["event"] for r in hooks.requests}
+    assert {"token.expiring", "token.expired", "token.deleted"} <= events
+    texts = [m.message.get_content() for m in smtp.messages] + [r.body.decode()
+                                                                for r in hooks.requests]
+    assert all(secret not in text and secret[5:] not in text for text in texts)
