@@ -7,8 +7,8 @@ the end, the server is a child process that is always stopped, and every request
 
 Part 1, in-process, with 2,048 tokens loaded and the verification cache warm:
 
-* ``verifier``: what the HTTP dependency does for a cache hit, ``parse_authorization(header)``
-  then ``core.verifier.authenticate("default", credential, cached_only=True)``;
+* ``verifier``: what the HTTP dependency does for a cache hit,
+  ``core.verifier.authenticate_header("default", header, cached_only=True)``;
 * ``baseline``: the least any token check can do, on the same headers: base64-decode, split
   out the secret, one SHA-256, one look-up in a dict of 2,048 digests.
 
@@ -63,7 +63,6 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from tokenry.auth.credentials import parse_authorization
 from tokenry.config import Settings
 from tokenry.core import Core, build_core
 from tokenry.operations.bootstrap import bootstrap, bootstrap_admin
@@ -170,22 +169,19 @@ def basic_header(email: str, secret: str) -> str:
 def warm_cache(fix: Fixture, headers: Sequence[str]) -> None:
     """One full (database-backed) verification per token, checking each one really works."""
     for header in headers:
-        credential = parse_authorization(header)
-        assert credential is not None
-        identity = fix.core.verifier.authenticate(SUBDOMAIN, credential)
+        identity = fix.core.verifier.authenticate_header(SUBDOMAIN, header)
         if identity.user.id != fix.user_id:
             raise BenchError("a bench token authenticated as the wrong user")
 
 
 def verifier_loop(core: Core) -> Callable[[Sequence[str]], None]:
-    """Exactly the cache-hit path of tokenry.http.deps.authenticate, minus Starlette."""
-    authenticate = core.verifier.authenticate
+    """The credential check of tokenry.http.deps.authenticate on a cache hit, as it is called
+    there (the throttle check, Host parsing and usage recording around it are left out)."""
+    authenticate = core.verifier.authenticate_header
 
     def run(headers: Sequence[str]) -> None:
         for header in headers:
-            credential = parse_authorization(header)
-            assert credential is not None
-            authenticate(SUBDOMAIN, credential, cached_only=True)
+            authenticate(SUBDOMAIN, header, cached_only=True)
 
     return run
 
@@ -198,7 +194,7 @@ def baseline_loop(secrets: Sequence[str]) -> Callable[[Sequence[str]], None]:
     def run(headers: Sequence[str]) -> None:
         for header in headers:
             secret = b64decode(header[6:]).decode().partition(":")[2]
-            digests[sha256(secret.encode()).hexdigest()]
+            digests[sha256(secret.encode()).hexdigest()]  # KeyError: an unknown token
 
     return run
 
@@ -233,7 +229,7 @@ def measure_inprocess(fix: Fixture, opts: Options) -> list[Row]:
     base = per_op["baseline"]
     return [
         Row("baseline: b64 + sha256 + dict", 1 / base, (f"{base * 1e6:.2f}",), 1.0),
-        Row("verifier: parse + authenticate", 1 / per_op["verifier"],
+        Row("verifier: authenticate_header", 1 / per_op["verifier"],
             (f"{per_op['verifier'] * 1e6:.2f}",), per_op["verifier"] / base),
     ]
 
@@ -356,7 +352,10 @@ def wrk_load(url: str, headers: dict[str, str], seconds: float) -> LoadResult:
     for name, value in headers.items():
         args += ["-H", f"{name}: {value}"]
     before = children_cpu()  # wrk is waited for, so its CPU time lands in RUSAGE_CHILDREN
-    output = subprocess.run([*args, url], capture_output=True, text=True, check=True).stdout
+    done = subprocess.run([*args, url], capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise BenchError(f"wrk failed ({done.returncode}): {done.stderr.strip()[:500]}")
+    output = done.stdout
     rate = re.search(r"Requests/sec:\s+([\d.]+)", output)
     if rate is None:
         raise BenchError(f"cannot read wrk's output:\n{output}")
@@ -370,7 +369,10 @@ def wrk_load(url: str, headers: dict[str, str], seconds: float) -> LoadResult:
 
 def python_load(url: str, headers: dict[str, str], seconds: float) -> LoadResult:
     started, started_cpu = time.perf_counter(), time.process_time()
-    statuses = run_event_loop(hammer(url, headers, seconds))
+    try:
+        statuses = run_event_loop(hammer(url, headers, seconds))
+    except (OSError, asyncio.IncompleteReadError) as error:
+        raise BenchError(f"a load connection to {url} failed: {error!r}") from error
     elapsed = time.perf_counter() - started  # a little over ``seconds``: the last answers
     failures = sum(n for status, n in statuses.items() if status != 200)
     return LoadResult(statuses.total() / elapsed, failures,
@@ -520,7 +522,8 @@ def report_http(label: str, samples: dict[str, list[Sample]], opts: Options) -> 
                 ["route", "req/s", "server CPU", "client CPU", "rate vs base"], rows)
     base_runs, auth_runs = samples.values()
     per_round = [a.rate / b.rate for a, b in zip(auth_runs, base_runs, strict=True)]
-    print("per-round ratios (spread = noise): " + " ".join(f"{r:.2f}" for r in per_round))
+    print("per-round ratios (spread = noise): " + " ".join(f"{r:.2f}" for r in per_round)
+          + f" (median {statistics.median(per_round):.2f})")
     verdict("authenticated / unauthenticated req/s", rows[1].ratio, HTTP_TARGET, at_most=False)
     if not label.startswith("wrk"):
         print("note: wrk not used; the Python client shares the 2 cores with the server and "
@@ -552,6 +555,16 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
                    load=args.load, http=not args.no_http, profile=args.profile)
 
 
+def machine_note(load_before: float) -> None:
+    # Other work on the machine shares the 2 cores with the client and the server: it lowers
+    # the absolute figures and widens the spread of the ratios. Say how busy it was.
+    print(f"\nmachine: {os.cpu_count()} cores, 1-minute load average {load_before:.2f} before "
+          f"the run and {os.getloadavg()[0]:.2f} after it (that one counts this run too)")
+    if load_before > 1.0:
+        print("warning: other work was competing for the CPU; the figures and even the verdicts "
+              "are unreliable. Re-run on a quiet machine.")
+
+
 def exit_on_sigterm(signum: int, _frame: object) -> None:
     # SystemExit unwinds the context managers, so a killed run still stops the server and
     # removes its temporary directory (the default SIGTERM action would skip both).
@@ -561,16 +574,20 @@ def exit_on_sigterm(signum: int, _frame: object) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     opts = parse_args(argv)
     signal.signal(signal.SIGTERM, exit_on_sigterm)
-    started = time.monotonic()
+    started, load_before = time.monotonic(), os.getloadavg()[0]
     try:
         with fixture(TOKEN_COUNT) as fix:
             report_inprocess(measure_inprocess(fix, opts), opts)
             if opts.http:
                 sys.stdout.flush()
                 report_http(*measure_http(fix, opts), opts)
+        machine_note(load_before)
     except BenchError as error:
         print(f"bench/verify.py: error: {error}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:  # the server and the temporary directory are gone by now
+        print("bench/verify.py: interrupted", file=sys.stderr)
+        return 130
     log(f"done in {time.monotonic() - started:.0f}s")
     return 0
 

@@ -234,3 +234,51 @@ def test_account_comes_from_the_host_header(client: TestClient, core: Core) -> N
     assert client.get("/api/v2/users/me", headers=auth).status_code == 401  # default account
     unknown = client.get("/api/v2/users/me", headers=auth | {"Host": "nope.localhost"})
     assert unknown.status_code == 401
+
+
+def test_the_servers_own_usage_writes_do_not_empty_the_verification_cache(
+    core: Core, admin_secret: str
+) -> None:
+    """Only identity changes invalidate: usage flushes must leave verified tokens cached."""
+    import time
+
+    from tokenry.auth.invalidation import InvalidationWatcher
+
+    header = basic(ADMIN_EMAIL, admin_secret)["Authorization"]
+    cleared: list[float] = []
+    watcher = InvalidationWatcher(core.settings.database_url, lambda: cleared.append(1),
+                                  poll_interval=0.05)
+    watcher.start()
+    try:
+        time.sleep(0.3)
+        cleared.clear()  # the initial clear on (re)connect
+        identity = core.verifier.authenticate_header("default", header)
+        assert identity.token_id is not None
+        core.usage.record(account_id=identity.account.id, token_id=identity.token_id,
+                          user_id=identity.user.id, ip="1.2.3.4", user_agent="t",
+                          endpoint="GET /x", now=core.clock())
+        core.usage.flush(core.db)
+        time.sleep(0.3)
+        assert cleared == []
+        core.verifier.authenticate_header("default", header, cached_only=True)  # still a hit
+        from tokenry.operations.update_token import update_token
+
+        update_token(core, Actor(identity.account.id, identity.user.id, ADMIN_EMAIL),
+                     identity.token_id, {"description": "an identity change"})
+        deadline = time.monotonic() + 2
+        while not cleared and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert cleared
+    finally:
+        watcher.stop()
+
+
+def test_a_cached_hit_still_honours_the_tokens_expiry(
+    client: TestClient, core: Core, admin_actor: Actor, clock: Any
+) -> None:
+    from datetime import timedelta
+
+    secret = create_token(core, admin_actor, expires_at=clock.now + timedelta(minutes=5)).secret
+    assert me_status(client, ADMIN_EMAIL, secret) == 200  # now cached
+    clock.now += timedelta(minutes=6)
+    assert me_status(client, ADMIN_EMAIL, secret) == 401

@@ -5,8 +5,9 @@ another server node) this watcher does it:
 
 * PostgreSQL: ``LISTEN tokenry_identity``; every identity-changing transaction sends
   ``NOTIFY`` as part of its commit, so other nodes drop their cache within milliseconds.
-* SQLite: ``PRAGMA data_version`` changes whenever another connection commits; it is polled
-  a few times a second (a cheap in-memory check, no disk read).
+* SQLite: every identity-changing transaction bumps a generation row in ``server_info``; it
+  is polled a few times a second. (Not ``PRAGMA data_version``: that also moves on the
+  server's own usage writes, which would empty the cache every flush.)
 
 If the watcher loses its connection it clears the cache and reconnects; the cache TTL stays
 the upper bound on staleness whatever happens here.
@@ -22,7 +23,7 @@ from collections.abc import Callable
 import psycopg
 from sqlalchemy.engine import make_url
 
-from tokenry.storage.database import IDENTITY_CHANNEL
+from tokenry.storage.database import GENERATION_KEY, IDENTITY_CHANNEL
 
 log = logging.getLogger("tokenry.auth")
 
@@ -70,10 +71,11 @@ class InvalidationWatcher:
             self._stop.wait()
             return
         connection = sqlite3.connect(database, check_same_thread=False)
+        query = "SELECT value FROM server_info WHERE key = ?"
         try:
-            last = connection.execute("PRAGMA data_version").fetchone()[0]
+            last = connection.execute(query, (GENERATION_KEY,)).fetchone()
             while not self._stop.wait(self._poll):
-                current = connection.execute("PRAGMA data_version").fetchone()[0]
+                current = connection.execute(query, (GENERATION_KEY,)).fetchone()
                 if current != last:
                     last = current
                     self._on_change()

@@ -42,3 +42,4 @@ class Identity:
     account: AccountRecord
     user: UserRecord
     token_id: int | None  # None when a password was used
+    expires_at: datetime | None = None  # the token's own expiry: a cached hit honours it

@@ -8,7 +8,6 @@ from typing import Annotated
 from fastapi import Depends, Request
 from starlette.concurrency import run_in_threadpool
 
-from tokenry.auth.credentials import parse_authorization
 from tokenry.auth.records import Identity
 from tokenry.auth.verifier import NeedsLookup
 from tokenry.core import Core
@@ -33,28 +32,27 @@ async def authenticate(request: Request) -> Identity:
     core = get_core(request)
     source = client_ip(request)
     core.throttle.check(source)
-    credential = parse_authorization(request.headers.get("authorization"))
+    headers = request.headers
+    header = headers.get("authorization")
     try:
-        if credential is None:
-            raise Unauthenticated("missing or malformed Authorization header")
-        subdomain = subdomain_from_host(request.headers.get("host"), core.settings.base_domain,
+        subdomain = subdomain_from_host(headers.get("host"), core.settings.base_domain,
                                         core.settings.default_subdomain)
         try:
-            identity = core.verifier.authenticate(subdomain, credential, cached_only=True)
+            identity = core.verifier.authenticate_header(subdomain, header, cached_only=True)
         except NeedsLookup:
-            identity = await run_in_threadpool(core.verifier.authenticate, subdomain, credential)
+            identity = await run_in_threadpool(core.verifier.authenticate_header, subdomain,
+                                               header)
     except (Unauthenticated, NotFound) as failure:
         core.throttle.record_failure(source)
         log.info("authentication failed from %s: %s", source, failure.description)
         raise Unauthenticated(failure.description) from None
     if identity.token_id is not None:
         route = request.scope.get("route")
+        path = route.path if route is not None else request.scope["path"]
         core.usage.record(
             account_id=identity.account.id, token_id=identity.token_id,
-            user_id=identity.user.id, ip=source,
-            user_agent=request.headers.get("user-agent", ""),
-            endpoint=f"{request.method} {getattr(route, 'path', request.url.path)}",
-            now=core.clock(),
+            user_id=identity.user.id, ip=source, user_agent=headers.get("user-agent", ""),
+            endpoint=f"{request.method} {path}", now=core.clock(),
         )
     return identity
 

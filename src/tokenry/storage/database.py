@@ -20,6 +20,11 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 # Writes to these change who can authenticate; committing one clears the verification cache.
 IDENTITY_TABLES = (Account, AccountSetting, ApiToken, User)
 IDENTITY_CHANNEL = "tokenry_identity"
+GENERATION_KEY = "identity_generation"
+BUMP_GENERATION = (
+    "INSERT INTO server_info (key, value) VALUES ('identity_generation', '1') "
+    "ON CONFLICT (key) DO UPDATE SET value = CAST(CAST(value AS INTEGER) + 1 AS TEXT)"
+)
 
 
 class SchemaOutOfDate(RuntimeError):
@@ -81,10 +86,13 @@ class Database:
         def mark(session: Session, *_: Any) -> None:
             # after_flush still sees what the flush wrote in new/dirty/deleted.
             touched = (*session.new, *session.dirty, *session.deleted)
-            if any(isinstance(obj, IDENTITY_TABLES) for obj in touched):
+            if any(isinstance(obj, IDENTITY_TABLES) for obj in touched) and not session.info.get(
+                    "identity_changed"):
                 session.info["identity_changed"] = True
-                if self.is_postgres:  # delivered to every listening node at commit, not before
-                    session.connection().exec_driver_sql(f"NOTIFY {IDENTITY_CHANNEL}")
+                # Tell other processes, as part of this transaction (so only if it commits):
+                # PostgreSQL nodes LISTEN; SQLite servers poll the generation row.
+                statement = f"NOTIFY {IDENTITY_CHANNEL}" if self.is_postgres else BUMP_GENERATION
+                session.connection().exec_driver_sql(statement)
 
         def notify(session: Session) -> None:
             if session.info.pop("identity_changed", False):

@@ -1,8 +1,7 @@
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter
+from fastapi.responses import JSONResponse
 
 from tokenry.http.deps import CurrentIdentity
 from tokenry.present import identity_user_json
@@ -10,6 +9,7 @@ from tokenry.present import identity_user_json
 router = APIRouter(prefix="/api/v2/users", tags=["users"])
 
 
-@router.get("/me", summary="The authenticated user")
-async def me(identity: CurrentIdentity) -> dict[str, Any]:
-    return {"user": identity_user_json(identity.user)}
+@router.get("/me", summary="The authenticated user", response_model=None)
+async def me(identity: CurrentIdentity) -> JSONResponse:
+    # Returned as a response directly: this is the route clients poll the most.
+    return JSONResponse({"user": identity_user_json(identity.user)})
