@@ -21,6 +21,7 @@ import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
+from tests.receivers import HttpReceiver, SmtpReceiver
 from tokenry.config import Settings
 from tokenry.core import Core, build_core
 from tokenry.http.app import create_app
@@ -149,6 +150,24 @@ def admin_secret(core: Core, admin_actor: Actor) -> str:
 @pytest.fixture
 def admin_auth(admin_secret: str) -> dict[str, str]:
     return basic(ADMIN_EMAIL, admin_secret)
+
+
+@pytest.fixture
+def hooks() -> Iterator[HttpReceiver]:
+    """A real HTTP receiver on loopback for webhooks (can be stopped to play dead)."""
+    receiver = HttpReceiver()
+    receiver.start()
+    yield receiver
+    receiver.stop()
+
+
+@pytest.fixture
+def smtp() -> Iterator[SmtpReceiver]:
+    """A real SMTP server (aiosmtpd) on loopback."""
+    receiver = SmtpReceiver()
+    receiver.start()
+    yield receiver
+    receiver.stop()
 
 
 @pytest.fixture

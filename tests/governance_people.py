@@ -13,6 +13,7 @@ from tokenry.core import Core
 from tokenry.operations.account_settings import update_account_settings
 from tokenry.operations.context import Actor
 from tokenry.operations.users import create_user
+from tokenry.storage.models import User
 
 PASSWORD = "a long test password"
 
@@ -76,3 +77,14 @@ def issue(client: TestClient, people: People, **extra: Any) -> dict[str, Any]:
     issued = approve(client, people.provisioner, request["id"], "provisioner")
     assert issued.status_code == 200, issued.text
     return issued.json()["access_request"]  # type: ignore[no-any-return]
+
+
+def add_user(core: Core, admin: Actor, email: str, *, role: str = "admin",
+             provisioner: bool = False, manager: str | None = None) -> User:
+    """A user named after their email (``pat@x`` is ``Pat``)."""
+    return create_user(core, admin, email=email, name=email.split("@")[0].title(), role=role,
+                       manager_email=manager, provisioner=provisioner)
+
+
+def actor_of(user: User) -> Actor:
+    return Actor(account_id=user.account_id, user_id=user.id, label=user.email)

@@ -13,6 +13,7 @@ from icalendar import Alarm, Calendar, Event
 from sqlalchemy import select
 
 from tests.conftest import Clock, basic
+from tests.governance_people import actor_of, add_user
 from tokenry.core import Core
 from tokenry.domain.access_requests import expiry_of
 from tokenry.domain.errors import Forbidden, NotFound
@@ -21,7 +22,7 @@ from tokenry.http.routes import calendar
 from tokenry.operations.calendar_feeds import calendar_feed, request_calendar, rotate_calendar_feed
 from tokenry.operations.context import Actor
 from tokenry.operations.create_token import create_token, issue_token
-from tokenry.operations.users import create_user, update_user
+from tokenry.operations.users import update_user
 from tokenry.storage.models import AccessRequest, ApiToken, AuditEvent, CalendarFeed, User
 
 
@@ -38,22 +39,6 @@ def include(app: FastAPI, *routers: APIRouter) -> FastAPI:
 def client(core: Core) -> Iterator[TestClient]:
     with TestClient(include(create_app(core.settings, core), calendar.router)) as test_client:
         yield test_client
-
-
-def add_user(core: Core, admin: Actor, email: str, *, role: str = "admin",
-             provisioner: bool = False, manager: str | None = None) -> User:
-    user = create_user(core, admin, email=email, name=email.split("@")[0].title(), role=role,
-                       manager_email=manager)
-    if provisioner:  # the operation for this is being written elsewhere
-        with core.db.transaction() as session:
-            stored = session.get(User, user.id)
-            assert stored is not None
-            stored.provisioner = True
-    return user
-
-
-def actor_of(user: User) -> Actor:
-    return Actor(account_id=user.account_id, user_id=user.id, label=user.email)
 
 
 def add_request(core: Core, requester: User, holder: User, removal: date,

@@ -14,6 +14,7 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from tests.conftest import Clock
+from tests.governance_people import actor_of, add_user
 from tokenry.cli import reports
 from tokenry.core import Core
 from tokenry.domain.errors import Forbidden, Invalid
@@ -24,23 +25,8 @@ from tokenry.operations.compliance_report import Category, compliance_report
 from tokenry.operations.context import Actor
 from tokenry.operations.create_token import CreatedToken, create_token, issue_token
 from tokenry.operations.update_token import update_token
-from tokenry.operations.users import create_user, update_user
+from tokenry.operations.users import update_user
 from tokenry.storage.models import AccessRequest, User
-
-
-def add_user(core: Core, admin: Actor, email: str, *, role: str = "admin",
-             provisioner: bool = False) -> User:
-    user = create_user(core, admin, email=email, name=email.split("@")[0].title(), role=role)
-    if provisioner:  # the operation for this is being written elsewhere
-        with core.db.transaction() as session:
-            stored = session.get(User, user.id)
-            assert stored is not None
-            stored.provisioner = True
-    return user
-
-
-def actor_of(user: User) -> Actor:
-    return Actor(account_id=user.account_id, user_id=user.id, label=user.email)
 
 
 def add_request(core: Core, person: User, state: str,

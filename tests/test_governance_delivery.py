@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -18,22 +17,6 @@ from tokenry.http.app import create_app
 from tokenry.notify.channels import verify_signature
 from tokenry.notify.worker import deliver_due
 from tokenry.operations.context import Actor
-
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpReceiver]:
-    receiver = SmtpReceiver()
-    receiver.start()
-    yield receiver
-    receiver.stop()
-
-
-@pytest.fixture
-def hooks() -> Iterator[HttpReceiver]:
-    receiver = HttpReceiver()
-    receiver.start()
-    yield receiver
-    receiver.stop()
 
 
 @pytest.fixture
@@ -132,3 +115,34 @@ def test_notifications_never_carry_the_token(
     texts = [m.message.get_content() for m in smtp.messages] + [r.body.decode()
                                                                 for r in hooks.requests]
     assert all(secret not in text and secret[5:] not in text for text in texts)
+
+
+@pytest.mark.parametrize("settings_overrides", [{"scheduler_enabled": True,
+                                                 "scheduler_interval": 0.2,
+                                                 "notification_interval": 0.2}])
+def test_the_server_delivers_notifications_and_runs_jobs_by_itself(
+    client: TestClient, core: Core, people: People, hooks: HttpReceiver
+) -> None:
+    import time
+
+    submit(client, people)  # nobody calls the worker: the server's background task must
+    deadline = time.monotonic() + 10
+    while not hooks.requests and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert [r.json()["event"] for r in hooks.requests] == ["request.submitted"]
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
+def test_only_one_node_runs_the_jobs_at_a_time(core: Core) -> None:
+    """PostgreSQL only: SQLite deployments are single-node."""
+    from sqlalchemy import text
+
+    from tokenry.jobs.runner import ADVISORY_LOCK, run_jobs
+
+    assert core.db.is_postgres
+    with core.db.engine.connect() as other_node:
+        other_node.execute(text("SELECT pg_advisory_lock(:k)"), {"k": ADVISORY_LOCK})
+        assert run_jobs(core).ran is False
+        other_node.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": ADVISORY_LOCK})
+    assert run_jobs(core).ran is True

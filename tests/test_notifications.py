@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import threading
 from collections import Counter
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -31,20 +30,6 @@ SMTP_USER = "mailer"
 SMTP_PASSWORD = "smtp-password-do-not-log"
 
 
-@pytest.fixture
-def http() -> Iterator[HttpReceiver]:
-    receiver = HttpReceiver()
-    receiver.start()
-    yield receiver
-    receiver.stop()
-
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpReceiver]:
-    receiver = SmtpReceiver()
-    receiver.start()
-    yield receiver
-    receiver.stop()
 
 
 @pytest.fixture
@@ -55,12 +40,12 @@ def settings_overrides(smtp: SmtpReceiver) -> dict[str, Any]:
 
 
 @pytest.fixture
-def webhooks(core: Core, admin_actor: Actor, http: HttpReceiver) -> HttpReceiver:
+def webhooks(core: Core, admin_actor: Actor, hooks: HttpReceiver) -> HttpReceiver:
     """The account sends Slack messages and signed webhooks to the local HTTP receiver."""
     update_account_settings(core, admin_actor, {
-        "slack_webhook_url": http.url(SLACK_PATH), "webhook_url": http.url("/hooks/tokenry"),
+        "slack_webhook_url": hooks.url(SLACK_PATH), "webhook_url": hooks.url("/hooks/tokenry"),
         "webhook_secret": WEBHOOK_SECRET})
-    return http
+    return hooks
 
 
 def message(n: int = 1, private: str = "") -> Message:
