@@ -56,3 +56,20 @@ def test_full_token_appears_once_and_nowhere_else(
     assert core.hasher.hash(secret) in dump  # only its keyed hash is stored
     if core.db.engine.dialect.name == "sqlite":  # the raw bytes, write-ahead log included
         assert secret.encode() not in _sqlite_files(core)
+
+
+@pytest.mark.parametrize(("path", "shown"), [
+    ("/calendar/s3cr3t-Value_x.ics", "/calendar/[redacted].ics"),
+    ("/deliveries/s3cr3t-Value_x", "/deliveries/[redacted]"),
+    ("/api/v2/deliveries/s3cr3t-Value_x/retrieve", "/api/v2/deliveries/[redacted]/retrieve"),
+])
+def test_access_log_never_shows_a_secret_carried_in_the_path(
+    client: TestClient, path: str, shown: str
+) -> None:
+    record = logging.LogRecord("uvicorn.access", logging.INFO, __file__, 1,
+                               '%s - "%s %s HTTP/%s" %d', ("1.2.3.4", "GET", path, "1.1", 200),
+                               None)
+    for log_filter in logging.getLogger("uvicorn.access").filters:  # installed by create_app
+        assert isinstance(log_filter, logging.Filter)
+        log_filter.filter(record)
+    assert "s3cr3t" not in record.getMessage() and shown in record.getMessage()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from datetime import datetime
 from typing import Annotated
 
@@ -25,7 +24,6 @@ from tokenry.cli.common import (
 from tokenry.core import Core
 from tokenry.domain.settings import check_known, coerce
 from tokenry.http.app import create_app
-from tokenry.http.routes.calendar import RedactFeedSecrets
 from tokenry.operations.account_settings import get_account_settings, update_account_settings
 from tokenry.operations.accounts import create_account, list_accounts
 from tokenry.operations.audit_log import AuditFilter, list_audit_events
@@ -64,8 +62,6 @@ def serve(host: Annotated[str | None, typer.Option(help="Address to listen on.")
         _bootstrap_and_report(core)
         settings = core.settings
         app = create_app(settings, core)
-        # the access log prints paths; a calendar feed's path is its credential
-        logging.getLogger("uvicorn.access").addFilter(RedactFeedSecrets())
         with handled():
             uvicorn.run(app, host=host or settings.host, port=port or settings.port,
                         log_level=settings.log_level, proxy_headers=True,

@@ -15,6 +15,7 @@ from tokenry.auth.invalidation import InvalidationWatcher
 from tokenry.config import Settings
 from tokenry.core import Core, build_core
 from tokenry.http.errors import install_error_handlers
+from tokenry.http.redaction import protect_access_log
 from tokenry.http.routes import (
     access_requests,
     api_tokens,
@@ -84,6 +85,7 @@ def create_app(settings: Settings, core: Core | None = None) -> FastAPI:
     app = FastAPI(title="tokenry", version="0.1.0", lifespan=lifespan,
                   docs_url="/api/docs", openapi_url="/api/openapi.json", redoc_url=None)
     app.state.core = core
+    protect_access_log()
     install_error_handlers(app)
     for module in (users, api_tokens, account_settings, audit_logs, verify, health,
                    access_requests, deliveries, calendar, reports):

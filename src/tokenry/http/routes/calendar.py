@@ -7,8 +7,6 @@ secret out of the access log.
 
 from __future__ import annotations
 
-import logging
-import re
 from typing import Any
 
 from fastapi import APIRouter, Response
@@ -22,21 +20,6 @@ from tokenry.operations.calendar_feeds import (
 
 router = APIRouter(tags=["calendar"])
 ICALENDAR = "text/calendar; charset=utf-8"
-_FEED_PATH = re.compile(r"/calendar/[^/?\s]+\.ics")
-
-
-class RedactFeedSecrets(logging.Filter):
-    """Rewrites ``/calendar/{secret}.ics`` to ``/calendar/[redacted].ics`` in log records."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if isinstance(record.args, tuple):
-            record.args = tuple(_redact(arg) for arg in record.args)
-        record.msg = _redact(record.msg)
-        return True
-
-
-def _redact(value: Any) -> Any:
-    return _FEED_PATH.sub("/calendar/[redacted].ics", value) if isinstance(value, str) else value
 
 
 @router.post("/api/v2/calendar_feed/rotate", summary="Create or replace your calendar feed")
