@@ -101,3 +101,13 @@ def test_smtp_login_over_the_network_needs_starttls() -> None:
         Settings(smtp_host="mail.example.com", smtp_username="u")
     assert Settings(smtp_host="mail.example.com", smtp_username="u", smtp_starttls=True)
     assert Settings(smtp_host="127.0.0.1", smtp_username="u")  # a loopback relay
+
+
+def test_a_new_sqlite_database_is_readable_by_its_owner_only(tmp_path: Path) -> None:
+    core = build_core(Settings(database_url=f"sqlite:///{tmp_path}/fresh.db",
+                               secret_key="s" * 40))
+    try:
+        core.db.upgrade()
+    finally:
+        core.close()
+    assert stat.S_IMODE((tmp_path / "fresh.db").stat().st_mode) == 0o600

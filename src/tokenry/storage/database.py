@@ -126,10 +126,21 @@ class Database:
         return config
 
     def upgrade(self) -> None:
+        new_file = self._sqlite_path()
+        if new_file is not None and not new_file.exists():
+            # A new database holds password hashes and sealed deliveries: owner-only from
+            # the start (SQLite gives its -wal and -shm files the same mode).
+            new_file.touch(mode=0o600)
         config = self._alembic_config()
         with self.engine.begin() as connection:
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
+
+    def _sqlite_path(self) -> Path | None:
+        database = self.engine.url.database
+        if self.engine.dialect.name != "sqlite" or not database or database == ":memory:":
+            return None
+        return Path(database)
 
     def current_revision(self) -> str | None:
         with self.engine.connect() as connection:
