@@ -139,7 +139,7 @@ def basic(email: str, secret: str, *, token: bool = True) -> dict[str, str]:
 
 def me_status(client: TestClient, email: str, secret: str) -> int:
     """The status of ``GET /api/v2/users/me`` with ``email/token:secret``."""
-    return client.get("/api/v2/users/me", headers=basic(email, secret)).status_code
+    return int(client.get("/api/v2/users/me", headers=basic(email, secret)).status_code)
 
 
 @pytest.fixture

@@ -18,6 +18,7 @@ class Action(StrEnum):
     EXPIRE = "expire"
     DELIVER = "deliver"
     RETRIEVE = "retrieve"
+    RETRIEVE_REFUSED = "retrieve_refused"
     ROTATE = "rotate"
 
 

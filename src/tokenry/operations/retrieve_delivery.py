@@ -67,6 +67,13 @@ def _schedule_retirement_of_extended(session: Session, request: AccessRequest,
         token.retire_at = now + timedelta(hours=grace)
 
 
+def _refusal(found: Delivery, state: str) -> Conflict:
+    if state == "retrieved":
+        return Conflict(f"This link was already used at {iso(found.retrieved_at)}. "
+                        "If that was not you, ask a provisioner to deactivate the token.")
+    return Conflict(f"This link expired at {iso(found.expires_at)} without being opened.")
+
+
 def delivery_status(core: Core, link_secret: str) -> DeliveryStatus:
     with core.db.read() as session:
         found = _find(core, session, link_secret, lock=False)
@@ -80,27 +87,41 @@ def retrieve_delivery(core: Core, link_secret: str, *, ip: str | None,
     with core.db.transaction() as session:
         found = _find(core, session, link_secret, lock=True)
         state = _state(found, now)
-        if state == "retrieved":
-            raise Conflict(f"This link was already used at {iso(found.retrieved_at)}. "
-                           "If that was not you, ask a provisioner to deactivate the token.")
-        if state == "expired":
-            raise Conflict(f"This link expired at {iso(found.expires_at)} without being opened.")
-        secret = delivery.unseal(core.server_key, link_secret, found.ciphertext or "")
-        if secret is None:
-            raise Conflict("This delivery cannot be opened (the server secret changed).")
         recipient = session.get(User, found.recipient_id)
-        found.ciphertext, found.retrieved_at, found.retrieved_ip = None, now, ip
         actor = Actor(account_id=found.account_id, user_id=None, via="link", ip=ip,
                       user_agent=user_agent,
                       label=f"{recipient.email if recipient else 'recipient'} (delivery link)")
         token = session.get(ApiToken, found.token_id)
-        audit(session, core, actor, action=Action.RETRIEVE, source_type=SourceType.DELIVERY,
-              source_id=found.id, source_label=token.display if token else str(found.token_id),
-              changes={"retrieved_at": [None, iso(now)]},
-              description=f"Delivery link opened from {ip or 'unknown address'}")
-        if found.access_request_id is not None:
-            request = session.get(AccessRequest, found.access_request_id, with_for_update=True)
-            if request is not None and request.state == RequestState.ISSUED:
-                request.state, request.updated_at = RequestState.DELIVERED, now
-                _schedule_retirement_of_extended(session, request, now)
+        where = ip or "unknown address"
+
+        def record(action: str, description: str) -> None:
+            audit(session, core, actor, action=action, source_type=SourceType.DELIVERY,
+                  source_id=found.id, description=description,
+                  source_label=token.display if token else str(found.token_id))
+
+        if state != "ready":
+            # A second use of a one-time link may mean it was intercepted: the attempt is
+            # recorded (this transaction commits) and refused once it has.
+            record(Action.RETRIEVE_REFUSED, f"Refused to open a {state} link from {where}")
+            secret = None
+        else:
+            secret = _open(core, session, found, link_secret, now, ip)
+            record(Action.RETRIEVE, f"Delivery link opened from {where}")
+    if secret is None:
+        raise _refusal(found, state)
     return Retrieved(secret=secret, token_id=found.token_id, request_id=found.access_request_id)
+
+
+def _open(core: Core, session: Session, found: Delivery, link_secret: str, now: datetime,
+          ip: str | None) -> str:
+    """Decrypt, destroy the ciphertext, and move the request on to ``delivered``."""
+    secret = delivery.unseal(core.server_key, link_secret, found.ciphertext or "")
+    if secret is None:
+        raise Conflict("This delivery cannot be opened (the server secret changed).")
+    found.ciphertext, found.retrieved_at, found.retrieved_ip = None, now, ip
+    if found.access_request_id is not None:
+        request = session.get(AccessRequest, found.access_request_id, with_for_update=True)
+        if request is not None and request.state == RequestState.ISSUED:
+            request.state, request.updated_at = RequestState.DELIVERED, now
+            _schedule_retirement_of_extended(session, request, now)
+    return secret
