@@ -282,3 +282,22 @@ def test_a_cached_hit_still_honours_the_tokens_expiry(
     assert me_status(client, ADMIN_EMAIL, secret) == 200  # now cached
     clock.now += timedelta(minutes=6)
     assert me_status(client, ADMIN_EMAIL, secret) == 401
+
+
+def test_usage_survives_a_failed_flush(client: TestClient, core: Core, admin_secret: str) -> None:
+    from sqlalchemy import text
+
+    auth = basic(ADMIN_EMAIL, admin_secret)
+    client.get("/api/v2/users/me", headers=auth)
+    client.get("/api/v2/users/me", headers=auth)
+    with core.db.engine.begin() as connection:  # the database refuses the write for real
+        connection.execute(text("ALTER TABLE usage_counters RENAME TO usage_counters_away"))
+    with pytest.raises(Exception, match="usage_counters"):
+        core.usage.flush(core.db)
+    assert core.usage.pending() == 2
+    with core.db.engine.begin() as connection:
+        connection.execute(text("ALTER TABLE usage_counters_away RENAME TO usage_counters"))
+    client.get("/api/v2/users/me", headers=auth)
+    core.usage.flush(core.db)
+    with core.db.read() as session:
+        assert sum(c.count for c in session.scalars(select(UsageCounter))) == 3

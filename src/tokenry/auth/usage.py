@@ -30,47 +30,48 @@ class LastUse:
 BucketKey = tuple[datetime, int, int, int, str, str]  # minute, account, token, user, ip, endpoint
 
 
+Use = tuple[int, int, int, str, str, str, datetime]  # account, token, user, ip, agent, endpoint, at
+
+
 class UsageRecorder:
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._last: dict[int, LastUse] = {}
-        self._counts: Counter[BucketKey] = Counter()
+        self._uses: list[Use] = []
 
-    def record(self, *, account_id: int, token_id: int, user_id: int, ip: str,
-               user_agent: str, endpoint: str, now: datetime) -> None:
-        minute = now.replace(second=0, microsecond=0)
+    def record(self, account_id: int, token_id: int, user_id: int, ip: str, user_agent: str,
+               endpoint: str, now: datetime) -> None:
+        """The request path's whole cost: one tuple appended. Aggregation waits for flush."""
+        use = (account_id, token_id, user_id, ip[:64], user_agent[:255], endpoint[:255], now)
         with self._lock:
-            self._last[token_id] = LastUse(now, ip[:64], user_agent[:255])
-            self._counts[(minute, account_id, token_id, user_id, ip[:64], endpoint[:255])] += 1
+            self._uses.append(use)
 
     def pending(self) -> int:
-        return len(self._last) + len(self._counts)
+        return len(self._uses)
 
     def flush(self, db: Database) -> int:
         """Write what was gathered; returns how many rows it touched."""
         with self._lock:
-            last, counts = self._last, self._counts
-            self._last, self._counts = {}, Counter()
-        if not last and not counts:
+            uses, self._uses = self._uses, []
+        if not uses:
             return 0
+        last, counts = _aggregate(uses)
         try:
             with db.engine.begin() as connection:
-                if last:
-                    connection.execute(
-                        update(ApiToken)
-                        .where(ApiToken.id == bindparam("token_id"))
-                        .where(or_(ApiToken.last_used_at.is_(None),
-                                   ApiToken.last_used_at < bindparam("at")))
-                        .values(last_used_at=bindparam("at"), last_used_ip=bindparam("ip"),
-                                last_used_user_agent=bindparam("ua")),
-                        [{"token_id": t, "at": u.at, "ip": u.ip, "ua": u.user_agent}
-                         for t, u in last.items()],
-                        execution_options={"synchronize_session": False},
-                    )
-                if counts:
-                    self._upsert_counts(connection, db.is_postgres, counts)
+                connection.execute(
+                    update(ApiToken)
+                    .where(ApiToken.id == bindparam("token_id"))
+                    .where(or_(ApiToken.last_used_at.is_(None),
+                               ApiToken.last_used_at < bindparam("at")))
+                    .values(last_used_at=bindparam("at"), last_used_ip=bindparam("ip"),
+                            last_used_user_agent=bindparam("ua")),
+                    [{"token_id": t, "at": u.at, "ip": u.ip, "ua": u.user_agent}
+                     for t, u in last.items()],
+                    execution_options={"synchronize_session": False},
+                )
+                self._upsert_counts(connection, db.is_postgres, counts)
         except Exception:
-            self._restore(last, counts)
+            with self._lock:  # keep them for the next attempt, oldest first
+                self._uses[:0] = uses
             raise
         return len(last) + len(counts)
 
@@ -90,10 +91,14 @@ class UsageRecorder:
         )
         connection.execute(statement, rows)  # type: ignore[attr-defined]
 
-    def _restore(self, last: dict[int, LastUse], counts: Counter[BucketKey]) -> None:
-        with self._lock:
-            for token_id, use in last.items():
-                newer = self._last.get(token_id)
-                if newer is None or newer.at < use.at:
-                    self._last[token_id] = use
-            self._counts.update(counts)
+
+def _aggregate(uses: list[Use]) -> tuple[dict[int, LastUse], Counter[BucketKey]]:
+    last: dict[int, LastUse] = {}
+    counts: Counter[BucketKey] = Counter()
+    for account_id, token_id, user_id, ip, agent, endpoint, at in uses:
+        known = last.get(token_id)
+        if known is None or known.at <= at:
+            last[token_id] = LastUse(at, ip, agent)
+        counts[(at.replace(second=0, microsecond=0), account_id, token_id, user_id, ip,
+                endpoint)] += 1
+    return last, counts
