@@ -99,6 +99,7 @@ def settings(database_url: str, tmp_path: Path, settings_overrides: dict[str, An
         "admin_password": ADMIN_PASSWORD,
         "base_url": "http://testserver",
         "secret_key_file": tmp_path / "tokenry.secret",
+        "webhook_allow_private": True,  # the test receivers listen on loopback
     }
     values.update(settings_overrides)
     return Settings(**values)

@@ -49,6 +49,7 @@ class Settings(BaseSettings):
     notification_interval: float = Field(5.0, gt=0, le=3600)
     notification_max_attempts: int = Field(10, ge=1, le=100)
     notification_timeout: float = Field(10.0, gt=0, le=120)
+    webhook_allow_private: bool = False  # allow webhook receivers on private addresses
     log_level: str = "info"
 
     @field_validator("token_prefix")

@@ -33,6 +33,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from tokenry.config import Settings
+from tokenry.notify.destinations import DestinationRefused, check_destination
 
 REASON_LIMIT = 500  # the width of notifications.last_error
 USER_AGENT = "tokenry-notifier"
@@ -88,22 +89,24 @@ def verify_signature(secret: str, timestamp: str | int, body: bytes, signature: 
 
 def send(item: Outgoing, settings: Settings, client: httpx.Client, now: datetime) -> None:
     if item.channel == "slack":
-        send_slack(item, client)
+        send_slack(item, client, settings.webhook_allow_private)
     elif item.channel == "webhook":
-        send_webhook(item, client, now)
+        send_webhook(item, client, now, settings.webhook_allow_private)
     elif item.channel == "email":
         send_email(item, settings, now)
     else:
         raise DeliveryFailed(f"unknown channel {item.channel[:40]!r}")
 
 
-def send_slack(item: Outgoing, client: httpx.Client) -> None:
+def send_slack(item: Outgoing, client: httpx.Client, allow_private: bool) -> None:
     # Slack ignores the extra headers; a compatible receiver or a relay can drop repeats by them.
     headers = {"X-Tokenry-Event": item.event, "X-Tokenry-Idempotency-Key": item.idempotency_key}
-    _post(client, item.destination, json.dumps({"text": item.body}).encode(), headers)
+    _post(client, item.destination, json.dumps({"text": item.body}).encode(), headers,
+          allow_private)
 
 
-def send_webhook(item: Outgoing, client: httpx.Client, now: datetime) -> None:
+def send_webhook(item: Outgoing, client: httpx.Client, now: datetime,
+                 allow_private: bool) -> None:
     body = json.dumps(dict(item.payload, idempotency_key=item.idempotency_key, event=item.event),
                       separators=(",", ":"), sort_keys=True).encode()
     timestamp = int(now.timestamp())
@@ -111,11 +114,16 @@ def send_webhook(item: Outgoing, client: httpx.Client, now: datetime) -> None:
                "X-Tokenry-Timestamp": str(timestamp)}
     if item.webhook_secret:
         headers["X-Tokenry-Signature"] = sign(item.webhook_secret, timestamp, body)
-    _post(client, item.destination, body, headers)
+    _post(client, item.destination, body, headers, allow_private)
 
 
-def _post(client: httpx.Client, url: str, body: bytes, headers: dict[str, str]) -> None:
+def _post(client: httpx.Client, url: str, body: bytes, headers: dict[str, str],
+          allow_private: bool) -> None:
     host = urlsplit(url).hostname or "(no host)"
+    try:
+        check_destination(url, allow_private=allow_private)
+    except DestinationRefused as refused:
+        raise DeliveryFailed(f"refused: {refused}") from None
     try:
         response = client.post(url, content=body,
                                headers={"Content-Type": "application/json", **headers})
