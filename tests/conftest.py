@@ -193,3 +193,26 @@ def cli(cli_env: dict[str, str]) -> Callable[..., Any]:
         return runner.invoke(app, list(args), env=cli_env, input=input)
 
     return invoke
+
+
+CHROMIUM = os.environ.get("TOKENRY_TEST_CHROMIUM", "/usr/bin/chromium")
+REQUIRE_BROWSER = os.environ.get("TOKENRY_REQUIRE_BROWSER") == "1" or bool(os.environ.get("CI"))
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """Debian's Chromium driven by Playwright (its own browser download never runs here)."""
+    if not Path(CHROMIUM).exists():
+        if REQUIRE_BROWSER:
+            pytest.fail(f"a browser is required here but {CHROMIUM} is missing")
+        warnings.warn(f"{CHROMIUM} missing: browser tests skipped", stacklevel=1)
+        pytest.skip("no Chromium (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--no-first-run"])
+        yield launched
+        launched.close()
