@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
 from tokenry.config import Settings
-from tokenry.core import build_core
+from tokenry.core import Core, build_core
 from tokenry.http.app import create_app
 from tokenry.operations.bootstrap import SecretMismatch, bootstrap, bootstrap_admin
 from tokenry.server_secret import SecretKeyError, load_or_create
@@ -111,3 +111,12 @@ def test_a_new_sqlite_database_is_readable_by_its_owner_only(tmp_path: Path) -> 
     finally:
         core.close()
     assert stat.S_IMODE((tmp_path / "fresh.db").stat().st_mode) == 0o600
+
+
+def test_openapi_declares_the_credentials_and_leaves_public_routes_open(core: Core) -> None:
+    with TestClient(create_app(core.settings, core)) as client:
+        schema = client.get("/api/openapi.json").json()
+        assert client.get("/api/docs").status_code == 200
+    assert {"zendeskToken", "boundToken"} <= set(schema["components"]["securitySchemes"])
+    assert schema["paths"]["/api/v2/api_tokens"]["get"]["security"]
+    assert "security" not in schema["paths"]["/healthz"]["get"]

@@ -15,6 +15,7 @@ from tokenry.auth.invalidation import InvalidationWatcher
 from tokenry.config import Settings
 from tokenry.core import Core, build_core
 from tokenry.http.errors import install_error_handlers
+from tokenry.http.openapi import install_openapi
 from tokenry.http.redaction import protect_access_log
 from tokenry.http.routes import (
     access_requests,
@@ -91,4 +92,5 @@ def create_app(settings: Settings, core: Core | None = None) -> FastAPI:
                    access_requests, deliveries, calendar, reports):
         app.include_router(module.router)
     app.add_middleware(JsonSuffixMiddleware)
+    install_openapi(app)
     return app

@@ -11,8 +11,9 @@ from tokenry.present import identity_user_json
 router = APIRouter(prefix="/api/v2", tags=["verification"])
 
 
-@router.api_route("/verify", methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"],
-                  summary="Verify the request's own Authorization header")
+@router.get("/verify", summary="Verify the request's own Authorization header")
+@router.api_route("/verify", methods=["HEAD", "POST", "PUT", "PATCH", "DELETE"],
+                  include_in_schema=False)  # proxies forward whatever method they received
 async def verify(identity: CurrentIdentity) -> JSONResponse:
     headers = {
         "X-Tokenry-User-Id": str(identity.user.id),
