@@ -98,15 +98,14 @@ _TRUE = {"true", "on", "yes", "1"}
 _FALSE = {"false", "off", "no", "0"}
 
 
-def _types() -> dict[str, str]:
-    return {f.name: str(f.type) for f in fields(AccountSettings)}
+_TYPES = {f.name: str(f.type) for f in fields(AccountSettings)}
 
 
 def check_known(key: str) -> str:
     """The setting's type name; an unknown key is refused with the list of known ones."""
-    kind = _types().get(key)
+    kind = _TYPES.get(key)
     if kind is None:
-        raise Invalid.field(key, f"unknown setting; known settings: {', '.join(sorted(_types()))}")
+        raise Invalid.field(key, f"unknown setting; known settings: {', '.join(sorted(_TYPES))}")
     return kind
 
 

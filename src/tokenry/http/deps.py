@@ -72,14 +72,10 @@ async def authenticate(request: Request) -> Identity:
 CurrentIdentity = Annotated[Identity, Depends(authenticate)]
 
 
-def actor_for(request: Request, identity: Identity) -> Actor:
+def current_actor(request: Request, identity: CurrentIdentity) -> Actor:
     return Actor(account_id=identity.account.id, user_id=identity.user.id,
                  label=identity.user.email, via="api", ip=client_ip(request),
                  user_agent=request.headers.get("user-agent"), token_id=identity.token_id)
-
-
-def current_actor(request: Request, identity: CurrentIdentity) -> Actor:
-    return actor_for(request, identity)
 
 
 CurrentActor = Annotated[Actor, Depends(current_actor)]

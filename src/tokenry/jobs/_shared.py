@@ -10,8 +10,9 @@ from tokenry.domain.audit import Action, SourceType
 from tokenry.notify import messages
 from tokenry.notify.outbox import enqueue
 from tokenry.operations._common import audit, token_label
-from tokenry.operations._requests import audit_request, provisioners
+from tokenry.operations._requests import audit_request, provisioners, user
 from tokenry.operations.context import Actor
+from tokenry.operations.deny_request import close
 from tokenry.storage.models import AccessRequest, ApiToken, User
 
 
@@ -22,7 +23,7 @@ def scheduler(account_id: int) -> Actor:
 
 def holder_and_provisioners(session: Session, token: ApiToken) -> list[User]:
     people = provisioners(session, token.account_id)
-    holder = session.get(User, token.user_id) if token.user_id else None
+    holder = user(session, token.user_id)
     if holder is not None and all(p.id != holder.id for p in people):
         people.append(holder)
     return people
@@ -49,7 +50,7 @@ def close_live_request(session: Session, core: Core, token: ApiToken,
     request = session.get(AccessRequest, token.access_request_id, with_for_update=True)
     if request is None or request.state not in LIVE:
         return
-    old, now = request.state, core.clock()
-    request.state, request.updated_at, request.closed_at = state, now, now
-    audit_request(session, core, scheduler(token.account_id), request, Action.EXPIRE,
+    old, actor = request.state, scheduler(token.account_id)
+    close(core, actor, request, state, None)
+    audit_request(session, core, actor, request, Action.EXPIRE,
                   f"Request #{request.id} is {state.value}", state=[old, state.value])

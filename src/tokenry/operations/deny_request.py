@@ -66,7 +66,7 @@ def cancel_request(core: Core, actor: Actor, request_id: int) -> AccessRequest:
 
 def close(core: Core, actor: Actor, request: AccessRequest, state: RequestState,
           reason: str | None) -> None:
-    """Move a pending request to a final state (shared with the stale-request job)."""
+    """Move a request to a final state (shared with the scheduler's jobs)."""
     now = core.clock()
     request.state = state
     request.denial_reason = reason

@@ -18,7 +18,7 @@ from tokenry.domain.users import (
     parse_role,
     validate_name,
 )
-from tokenry.operations._common import acting_user, audit, paginate, require_account_admin
+from tokenry.operations._common import audit, paginate, require_account_admin
 from tokenry.operations.context import Actor, Page, PageRequest
 from tokenry.storage.models import User
 
@@ -138,11 +138,3 @@ def show_user(core: Core, actor: Actor, email: str) -> User:
     with core.db.read() as session:
         require_account_admin(session, actor, "view users")
         return find_user(session, actor.account_id, email)
-
-
-def current_user(core: Core, actor: Actor) -> User:
-    with core.db.read() as session:
-        user = acting_user(session, actor)
-        if user is None:
-            raise NotFound("The system actor has no user record.")
-        return user
