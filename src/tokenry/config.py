@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -35,7 +35,8 @@ class Settings(BaseSettings):
     usage_flush_interval: float = Field(5.0, gt=0, le=3600)
     auth_failure_limit: int = Field(20, ge=1)
     auth_failure_window: int = Field(60, ge=1)
-    forwarded_allow_ips: str = "127.0.0.1"
+    # Proxies whose X-Forwarded-For is believed (comma-separated IPs or CIDRs); none by default
+    forwarded_allow_ips: str = ""
     # e-mail notifications (off while smtp_host is empty)
     smtp_host: str = ""
     smtp_port: int = Field(25, ge=1, le=65535)
@@ -50,7 +51,10 @@ class Settings(BaseSettings):
     notification_max_attempts: int = Field(10, ge=1, le=100)
     notification_timeout: float = Field(10.0, gt=0, le=120)
     webhook_allow_private: bool = False  # allow webhook receivers on private addresses
+    slack_api_url: str = "https://slack.com/api"  # Slack Web API (bot token DMs)
+    node_id: str = ""  # this node's name for outbox leases; default: the host name
     log_level: str = "info"
+    log_format: Literal["text", "json"] = "text"
 
     @field_validator("token_prefix")
     @classmethod

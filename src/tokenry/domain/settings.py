@@ -8,16 +8,19 @@ from typing import Any
 
 from tokenry.domain.errors import Invalid
 
-SECRET_SETTINGS = frozenset({"webhook_secret"})  # write-only: shown as set or not
+SECRET_SETTINGS = frozenset({"webhook_secret", "slack_bot_token"})  # write-only: set or not
 GROUPS = {
-    "api": ("token_access", "password_access"),
+    "api": ("token_access", "password_access", "require_request"),
     "governance": (
         "max_request_lifetime_days", "pending_request_max_age_days", "delivery_link_hours",
-        "reminder_days", "expiry_grace_days", "inactivity_days", "deactivated_retention_days",
-        "extension_grace_hours", "allow_personal_tokens", "allow_automation_tokens",
-        "allow_target_tokens",
+        "reminder_days", "expiry_grace_days", "inactivity_days", "inactivity_warning_days",
+        "deactivated_retention_days", "extension_grace_hours", "approval_reminder_days",
+        "allow_personal_tokens", "allow_automation_tokens", "allow_target_tokens",
+        "weekly_compliance_report",
     ),
-    "notifications": ("notify_email", "slack_webhook_url", "webhook_url", "webhook_secret"),
+    "notifications": ("notify_email", "slack_webhook_url", "slack_bot_token", "webhook_url",
+                      "webhook_secret"),
+    "instance": ("display_name", "base_url", "mail_from"),
 }
 _RANGES = {
     "max_request_lifetime_days": (1, 3650),
@@ -27,6 +30,8 @@ _RANGES = {
     "inactivity_days": (0, 3650),
     "deactivated_retention_days": (0, 3650),
     "extension_grace_hours": (0, 24 * 30),
+    "inactivity_warning_days": (0, 365),
+    "approval_reminder_days": (0, 365),
 }
 
 
@@ -34,6 +39,7 @@ _RANGES = {
 class AccountSettings:
     token_access: bool = True
     password_access: bool = False
+    require_request: bool = False  # on: admins create tokens only through a request/exception
     # governance policy
     max_request_lifetime_days: int = 365
     pending_request_max_age_days: int = 14
@@ -41,16 +47,24 @@ class AccountSettings:
     reminder_days: tuple[int, ...] = field(default=(7, 1))
     expiry_grace_days: int = 7
     inactivity_days: int = 30  # 0 turns the inactivity rule off
+    inactivity_warning_days: int = 7  # warn this long before; 0 turns the warning off
     deactivated_retention_days: int = 60  # 0 turns the clean-up off
     extension_grace_hours: int = 24
+    approval_reminder_days: int = 2  # remind the approver after this long; 0 turns it off
     allow_personal_tokens: bool = True
     allow_automation_tokens: bool = True
     allow_target_tokens: bool = True
+    weekly_compliance_report: bool = True
     # notifications
     notify_email: bool = True
     slack_webhook_url: str = ""
     webhook_url: str = ""
     webhook_secret: str = ""
+    slack_bot_token: str = ""  # Slack Web API bot token: delivery links by direct message
+    # this instance as people see it (two instances must never be confused)
+    display_name: str = ""  # default: the account's name
+    base_url: str = ""  # default: TOKENRY_BASE_URL
+    mail_from: str = ""  # default: TOKENRY_SMTP_FROM
 
     @classmethod
     def from_stored(cls, stored: Mapping[str, Any]) -> AccountSettings:

@@ -68,6 +68,7 @@ def audit(session: Session, core: Core, actor: Actor, *, action: str, source_typ
         actor_label=actor.label, action=action, source_type=source_type, source_id=source_id,
         source_label=source_label[:512], ip_address=actor.ip,
         user_agent=(actor.user_agent or "")[:255] or None, via=actor.via,
+        credential=actor.credential_label,
         changes=dict(changes or {}), change_description=description,
     ))
 

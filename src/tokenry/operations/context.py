@@ -17,10 +17,17 @@ class Actor:
     ip: str | None = None
     user_agent: str | None = None
     token_id: int | None = None
+    # How the actor proved who they are: "token 17", "password", "session", "cli", "link"...
+    # Empty means the front end named none; the audit log then records ``via``.
+    credential: str = ""
 
     @classmethod
     def system(cls, account_id: int, via: str = "system") -> Actor:
         return cls(account_id=account_id, user_id=None, label="tokenry", via=via)
+
+    @property
+    def credential_label(self) -> str:
+        return (self.credential or self.via)[:32]
 
 
 @dataclass(frozen=True, slots=True)

@@ -63,6 +63,9 @@ class Database:
             kwargs["connect_args"] = {"check_same_thread": False, "timeout": 10}
         else:
             kwargs.update(pool_size=10, max_overflow=20, pool_pre_ping=True)
+        # Bound values (a delivery's ciphertext, a password hash) never reach a log line or an
+        # exception message.
+        kwargs["hide_parameters"] = True
         self.url = url
         self.engine = create_engine(url, **kwargs)
         self.read_engine = self.engine
@@ -131,10 +134,32 @@ class Database:
             # A new database holds password hashes and sealed deliveries: owner-only from
             # the start (SQLite gives its -wal and -shm files the same mode).
             new_file.touch(mode=0o600)
+        self._migrate(lambda config: command.upgrade(config, "head"))
+
+    def downgrade(self, revision: str) -> None:
+        self._migrate(lambda config: command.downgrade(config, revision))
+
+    def _migrate(self, run: Callable[[Config], None]) -> None:
         config = self._alembic_config()
-        with self.engine.begin() as connection:
-            config.attributes["connection"] = connection
-            command.upgrade(config, "head")
+        with self.engine.connect() as connection:
+            if self.engine.dialect.name == "sqlite":
+                # A migration that rebuilds a table drops the old one; with foreign keys on,
+                # that drop would cascade into every table that refers to it. The pragma
+                # cannot change inside a transaction, so it is set before the first one.
+                raw = connection.connection.dbapi_connection
+                assert raw is not None
+                raw.execute("PRAGMA foreign_keys=OFF")
+            try:
+                with connection.begin():
+                    config.attributes["connection"] = connection
+                    run(config)
+                    if self.engine.dialect.name == "sqlite":
+                        broken = connection.exec_driver_sql("PRAGMA foreign_key_check").first()
+                        if broken is not None:
+                            raise RuntimeError(f"migration broke a foreign key: {tuple(broken)}")
+            finally:
+                if self.engine.dialect.name == "sqlite":
+                    raw.execute("PRAGMA foreign_keys=ON")
 
     def _sqlite_path(self) -> Path | None:
         database = self.engine.url.database

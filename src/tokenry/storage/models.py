@@ -26,6 +26,11 @@ class Base(DeclarativeBase):
     pass
 
 
+# SQLite reuses the largest rowid after a delete unless a table is AUTOINCREMENT; an id must
+# never name two things (two tokens would share one audit history).
+NEVER_REUSE_IDS: dict[str, Any] = {"sqlite_autoincrement": True}
+
+
 class ServerInfo(Base):
     """Facts about this installation (secret fingerprint, bootstrap admin)."""
 
@@ -36,6 +41,7 @@ class ServerInfo(Base):
 
 class Account(Base):
     __tablename__ = "accounts"
+    __table_args__ = NEVER_REUSE_IDS
     id: Mapped[int] = mapped_column(IdType, primary_key=True)
     subdomain: Mapped[str] = mapped_column(String(63), unique=True)
     name: Mapped[str] = mapped_column(String(200))
@@ -54,7 +60,8 @@ class AccountSetting(Base):
 
 class User(Base):
     __tablename__ = "users"
-    __table_args__ = (UniqueConstraint("account_id", "email", name="uq_users_account_email"),)
+    __table_args__ = (UniqueConstraint("account_id", "email", name="uq_users_account_email"),
+                      NEVER_REUSE_IDS)
     id: Mapped[int] = mapped_column(IdType, primary_key=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
     email: Mapped[str] = mapped_column(String(254))
@@ -73,7 +80,7 @@ class User(Base):
 
 class ApiToken(Base):
     __tablename__ = "api_tokens"
-    __table_args__ = (Index("ix_api_tokens_account", "account_id", "id"),)
+    __table_args__ = (Index("ix_api_tokens_account", "account_id", "id"), NEVER_REUSE_IDS)
     id: Mapped[int] = mapped_column(IdType, primary_key=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
     description: Mapped[str] = mapped_column(String(255), default="")
@@ -101,7 +108,8 @@ class ApiToken(Base):
 
 class AccessRequest(Base):
     __tablename__ = "access_requests"
-    __table_args__ = (Index("ix_access_requests_account_state", "account_id", "state"),)
+    __table_args__ = (Index("ix_access_requests_account_state", "account_id", "state"),
+                      NEVER_REUSE_IDS)
     id: Mapped[int] = mapped_column(IdType, primary_key=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
     requester_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
@@ -122,6 +130,8 @@ class AccessRequest(Base):
     denied_by_id: Mapped[int | None] = mapped_column(IdType, nullable=True)
     denial_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
     token_id: Mapped[int | None] = mapped_column(IdType, nullable=True)
+    # who the issued token acts as: the holder (None) or a service user the provisioner picked
+    acts_as_id: Mapped[int | None] = mapped_column(IdType, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
@@ -131,6 +141,7 @@ class Delivery(Base):
     """A one-time link to a new token's secret, encrypted at rest until it is retrieved."""
 
     __tablename__ = "deliveries"
+    __table_args__ = NEVER_REUSE_IDS
     id: Mapped[int] = mapped_column(IdType, primary_key=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
     access_request_id: Mapped[int | None] = mapped_column(IdType, nullable=True)
@@ -143,13 +154,15 @@ class Delivery(Base):
     retrieved_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     retrieved_ip: Mapped[str | None] = mapped_column(String(64), nullable=True)
     lapsed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    replaced_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 class Notification(Base):
     """The outbox: written with the event it announces, delivered later by a worker."""
 
     __tablename__ = "notifications"
-    __table_args__ = (Index("ix_notifications_due", "status", "next_attempt_at"),)
+    __table_args__ = (Index("ix_notifications_due", "status", "next_attempt_at"),
+                      NEVER_REUSE_IDS)
     id: Mapped[int] = mapped_column(IdType, primary_key=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
     event: Mapped[str] = mapped_column(String(40))
@@ -158,10 +171,14 @@ class Notification(Base):
     subject: Mapped[str] = mapped_column(String(255))
     body: Mapped[str] = mapped_column(Text)
     payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # the private part (a delivery link), encrypted with a key derived from the server secret;
+    # erased once the row is sent or dead
+    sealed: Mapped[str | None] = mapped_column(Text, nullable=True)
     idempotency_key: Mapped[str] = mapped_column(String(120), unique=True)
     status: Mapped[str] = mapped_column(String(12), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    leased_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
     last_error: Mapped[str | None] = mapped_column(String(500), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
@@ -171,6 +188,7 @@ class CalendarFeed(Base):
     """A provisioner's secret-address iCalendar feed; rotating it replaces the hash."""
 
     __tablename__ = "calendar_feeds"
+    __table_args__ = NEVER_REUSE_IDS
     id: Mapped[int] = mapped_column(IdType, primary_key=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), unique=True)
@@ -183,6 +201,7 @@ class AuditEvent(Base):
     __table_args__ = (
         Index("ix_audit_account_created", "account_id", "created_at"),
         Index("ix_audit_source", "account_id", "source_type", "source_id"),
+        NEVER_REUSE_IDS,
     )
     id: Mapped[int] = mapped_column(IdType, primary_key=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
@@ -196,6 +215,8 @@ class AuditEvent(Base):
     ip_address: Mapped[str | None] = mapped_column(String(64), nullable=True)
     user_agent: Mapped[str | None] = mapped_column(String(255), nullable=True)
     via: Mapped[str] = mapped_column(String(16))
+    # the credential that acted: "token 17", "password", "session", "cli", "system", "link"
+    credential: Mapped[str] = mapped_column(String(32), default="", server_default="")
     changes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     change_description: Mapped[str] = mapped_column(Text, default="")
 
@@ -209,6 +230,7 @@ class UsageCounter(Base):
             "minute", "token_id", "user_id", "ip_address", "endpoint", name="uq_usage_bucket"
         ),
         Index("ix_usage_account_minute", "account_id", "minute"),
+        NEVER_REUSE_IDS,
     )
     id: Mapped[int] = mapped_column(IdType, primary_key=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
