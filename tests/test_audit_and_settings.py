@@ -72,7 +72,8 @@ def test_settings_show_token_access_on_and_password_access_off_by_default(
     client: TestClient, admin_auth: dict[str, str]
 ) -> None:
     response = client.get("/api/v2/account/settings.json", headers=admin_auth)
-    assert response.json()["settings"]["api"] == {"token_access": True, "password_access": False}
+    assert response.json()["settings"]["api"] == {
+        "token_access": True, "password_access": False, "require_request": False}
 
 
 def test_settings_changes_are_validated_and_audited(
