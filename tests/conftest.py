@@ -21,7 +21,7 @@ import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from tests.receivers import HttpReceiver, SmtpReceiver
+from tests.receivers import HttpReceiver, SlackStandIn, SmtpReceiver
 from tokenry.config import Settings
 from tokenry.core import Core, build_core
 from tokenry.http.app import create_app
@@ -100,6 +100,7 @@ def settings(database_url: str, tmp_path: Path, settings_overrides: dict[str, An
         "base_url": "http://testserver",
         "secret_key_file": tmp_path / "tokenry.secret",
         "webhook_allow_private": True,  # the test receivers listen on loopback
+        "slack_api_url": "http://127.0.0.1:9/api",  # nothing listens: tests that DM set theirs
     }
     values.update(settings_overrides)
     return Settings(**values)
@@ -160,6 +161,15 @@ def hooks() -> Iterator[HttpReceiver]:
     receiver.start()
     yield receiver
     receiver.stop()
+
+
+@pytest.fixture
+def slack() -> Iterator[SlackStandIn]:
+    """A local stand-in for Slack's Web API (users.lookupByEmail, chat.postMessage)."""
+    stand_in = SlackStandIn()
+    stand_in.start()
+    yield stand_in
+    stand_in.stop()
 
 
 @pytest.fixture

@@ -28,9 +28,11 @@ class People:
 
 
 def cast(core: Core, admin: Actor, webhook_url: str = "http://127.0.0.1:9/hook") -> People:
+    """The people, the shared webhook, and Slack direct messages as the private channel."""
     people = People()
     update_account_settings(core, admin, {"password_access": True, "webhook_url": webhook_url,
-                                          "webhook_secret": "test-webhook-secret"})
+                                          "webhook_secret": "test-webhook-secret",
+                                          "slack_bot_token": "xoxb-test-bot-token"})
     create_user(core, admin, email=people.manager, name="Bo Boss", role="admin",
                 password=PASSWORD)
     create_user(core, admin, email=people.requester, name="Ria Quest", role="agent",

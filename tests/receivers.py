@@ -117,3 +117,90 @@ class SmtpReceiver:
         login = data.login.decode() if isinstance(data, LoginPassword) else None
         self.messages.append(Mail([str(r) for r in envelope.rcpt_tos], message, login))
         return "250 Message accepted for delivery"
+
+
+@dataclass(frozen=True)
+class SlackMessage:
+    channel: str
+    text: str
+
+
+class SlackStandIn:
+    """A local stand-in for Slack's Web API, speaking the two methods tokenry uses.
+
+    ``users.lookupByEmail`` (form-encoded ``email``) answers the user's id, or
+    ``{"ok": false, "error": "users_not_found"}``; ``chat.postMessage`` (JSON ``channel`` and
+    ``text``) records the message. Both refuse a bot token other than :attr:`token` with
+    ``invalid_auth``, as Slack does (HTTP 200 with ``ok: false``).
+    """
+
+    def __init__(self, token: str = "xoxb-test-bot-token") -> None:  # noqa: S107
+        self.token = token
+        self.users: dict[str, str] = {}  # email -> Slack user id
+        self.messages: list[SlackMessage] = []
+        self.calls: list[str] = []
+        self._server: ThreadingHTTPServer | None = None
+        self.port = 0
+
+    @property
+    def api_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/api"
+
+    def add_user(self, email: str) -> str:
+        self.users[email] = f"U{len(self.users) + 1:08d}"
+        return self.users[email]
+
+    def dms_to(self, email: str) -> list[str]:
+        user_id = self.users.get(email)
+        return [m.text for m in self.messages if m.channel == user_id]
+
+    def _answer(self, method: str, authorization: str, body: bytes,
+                content_type: str) -> dict[str, Any]:
+        self.calls.append(method)
+        if authorization != f"Bearer {self.token}":
+            return {"ok": False, "error": "invalid_auth"}
+        if method == "users.lookupByEmail":
+            from urllib.parse import parse_qs
+
+            email = parse_qs(body.decode()).get("email", [""])[0]
+            if email not in self.users:
+                return {"ok": False, "error": "users_not_found"}
+            return {"ok": True, "user": {"id": self.users[email], "profile": {"email": email}}}
+        if method == "chat.postMessage":
+            if not content_type.startswith("application/json"):
+                return {"ok": False, "error": "invalid_arguments"}
+            sent = json.loads(body)
+            if sent.get("channel") not in self.users.values():
+                return {"ok": False, "error": "channel_not_found"}
+            self.messages.append(SlackMessage(sent["channel"], sent["text"]))
+            return {"ok": True, "channel": sent["channel"], "ts": f"{len(self.messages)}.0001"}
+        return {"ok": False, "error": "unknown_method"}
+
+    def start(self) -> None:
+        stand_in = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                answer = stand_in._answer(self.path.rsplit("/", 1)[-1],
+                                          self.headers.get("Authorization", ""), body,
+                                          self.headers.get("Content-Type", ""))
+                encoded = json.dumps(answer).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(encoded)))
+                self.end_headers()
+                self.wfile.write(encoded)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        self.port = int(self._server.server_address[1])
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None

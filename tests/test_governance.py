@@ -13,7 +13,7 @@ from sqlalchemy import select
 from tests.conftest import Clock, basic, me_status
 from tests.governance_people import People, approve, as_, cast, issue, request_body, submit
 from tokenry.core import Core
-from tokenry.domain import naming
+from tokenry.domain import naming, sealed
 from tokenry.jobs.runner import run_jobs
 from tokenry.operations.context import Actor
 from tokenry.storage.models import ApiToken, Notification
@@ -33,9 +33,13 @@ def outbox(core: Core, event: str | None = None) -> list[Notification]:
 
 
 def delivery_secret(core: Core, request_id: int) -> str:
-    [row] = [n for n in outbox(core, "delivery.link")
-             if n.payload["request_id"] == request_id]
-    match = re.search(r"/deliveries/([A-Za-z0-9_-]+)", row.payload["text"])
+    """The link secret as a private channel would send it: opened with the server secret."""
+    rows = [n for n in outbox(core, "delivery.link") if f"request #{request_id}" in n.subject]
+    private = {sealed.unseal(core.server_key, sealed.OUTBOX, n.sealed or "") for n in rows
+               if n.sealed}
+    [text] = private
+    assert text is not None
+    match = re.search(r"/deliveries/([A-Za-z0-9_-]+)", text)
     assert match is not None
     return match.group(1)
 
@@ -286,11 +290,15 @@ def test_issuing_needs_a_private_delivery_channel(client: TestClient, core: Core
                                                  people: People, admin_actor: Actor) -> None:
     from tokenry.operations.account_settings import update_account_settings
 
-    update_account_settings(core, admin_actor, {"webhook_url": ""})
+    # The account's shared webhook is set, but it is no private channel: the link would
+    # reach everyone who reads it.
+    update_account_settings(core, admin_actor, {"slack_bot_token": ""})
+    assert account_settings_of(core).webhook_url
     request = submit(client, people)
     approve(client, people.manager, request["id"], "manager")
     refused = approve(client, people.provisioner, request["id"], "provisioner")
     assert refused.status_code == 409 and "private delivery channel" in refused.text
+    assert "slack_bot_token" in refused.json()["description"]
     with core.db.read() as session:
         assert session.scalars(select(ApiToken).where(ApiToken.kind == "request")).all() == []
 
@@ -365,7 +373,8 @@ def test_concurrent_provisioner_approvals_issue_exactly_one_token(
     with core.db.read() as session:
         issued = session.scalars(select(ApiToken).where(ApiToken.kind == "request")).all()
     assert len(issued) == 1
-    assert len(outbox(core, "delivery.link")) == 1
+    # one delivery: the holder's direct message and the shared webhook's notice
+    assert sorted(n.channel for n in outbox(core, "delivery.link")) == ["slack_dm", "webhook"]
 
 
 def test_requests_for_someone_who_cannot_sign_in_or_for_the_approver_are_refused(
@@ -404,3 +413,10 @@ def test_a_name_containing_the_separator_still_gets_a_standard_token_name() -> N
     parsed = naming.parse(name)
     assert name == "Jean-Luc - http://x/requests/4 - 2030-01-02"
     assert parsed is not None and parsed.request_id == 4 and parsed.person == "Jean-Luc"
+
+
+def account_settings_of(core: Core) -> Any:
+    from tokenry.storage.queries import account_settings
+
+    with core.db.read() as session:
+        return account_settings(session, 1)

@@ -7,30 +7,37 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
 from tests.conftest import me_status
 from tests.governance_people import People, approve, cast, submit
-from tests.receivers import HttpReceiver, SmtpReceiver
+from tests.receivers import HttpReceiver, SlackStandIn, SmtpReceiver
 from tokenry.config import Settings
 from tokenry.core import Core, build_core
 from tokenry.http.app import create_app
 from tokenry.notify.channels import verify_signature
 from tokenry.notify.worker import deliver_due
 from tokenry.operations.context import Actor
+from tokenry.storage.models import Notification
 
 
 @pytest.fixture
-def settings_overrides(smtp: SmtpReceiver) -> dict[str, Any]:
-    return {"smtp_host": "127.0.0.1", "smtp_port": smtp.port, "scheduler_enabled": False}
+def settings_overrides(smtp: SmtpReceiver, slack: SlackStandIn) -> dict[str, Any]:
+    return {"smtp_host": "127.0.0.1", "smtp_port": smtp.port, "scheduler_enabled": False,
+            "slack_api_url": slack.api_url}
 
 
 @pytest.fixture
-def people(core: Core, admin_actor: Actor, hooks: HttpReceiver) -> People:
-    return cast(core, admin_actor, webhook_url=hooks.url("/hook"))
+def people(core: Core, admin_actor: Actor, hooks: HttpReceiver, slack: SlackStandIn) -> People:
+    cast_ = cast(core, admin_actor, webhook_url=hooks.url("/hook"))
+    for email in (cast_.requester, cast_.manager, cast_.provisioner):
+        slack.add_user(email)
+    return cast_
 
 
-def test_delivery_link_reaches_the_requester_by_email_and_signed_webhook_and_works_once(
-    client: TestClient, core: Core, people: People, hooks: HttpReceiver, smtp: SmtpReceiver
+def test_delivery_link_reaches_only_the_holder_by_email_and_slack_dm_and_works_once(
+    client: TestClient, core: Core, people: People, hooks: HttpReceiver, smtp: SmtpReceiver,
+    slack: SlackStandIn
 ) -> None:
     request = submit(client, people)
     approve(client, people.manager, request["id"], "manager")
@@ -40,21 +47,39 @@ def test_delivery_link_reaches_the_requester_by_email_and_signed_webhook_and_wor
 
     [mail] = [m for m in smtp.messages if str(m.message["Subject"]).startswith("Your API token")]
     assert mail.recipients == [people.requester]
-    body = mail.message.get_content()
-    link = re.search(r"https?://\S+/deliveries/(\S+)", body)
+    link = re.search(r"https?://\S+/deliveries/(\S+)", mail.message.get_content())
     assert link is not None
+    [dm] = slack.dms_to(people.requester)
+    assert f"/deliveries/{link.group(1)}" in dm
+    assert slack.dms_to(people.manager) == slack.dms_to(people.provisioner) == []
+    # the account's shared webhook hears that a token is ready, never where to fetch it
     [hook] = [r for r in hooks.requests if r.json()["event"] == "delivery.link"]
     assert verify_signature("test-webhook-secret", hook.headers["x-tokenry-timestamp"],
                             hook.body, hook.headers["x-tokenry-signature"],
                             int(hook.headers["x-tokenry-timestamp"]))
-    assert link.group(1) in hook.json()["text"]
+    assert link.group(1) not in hook.body.decode() and "/deliveries/" not in hook.body.decode()
 
     secret = client.post(f"/api/v2/deliveries/{link.group(1)}/retrieve").json()[
         "delivery"]["token"]
     assert me_status(client, people.requester, secret) == 200
     every_message = [m.message.get_content() for m in smtp.messages] + [
-        r.body.decode() for r in hooks.requests]
+        r.body.decode() for r in hooks.requests] + [m.text for m in slack.messages]
     assert all(secret not in text for text in every_message)
+
+
+def test_a_slack_user_that_cannot_be_found_is_a_clear_failure(
+    client: TestClient, core: Core, people: People, slack: SlackStandIn
+) -> None:
+    slack.users.pop(people.requester)
+    request = submit(client, people)
+    approve(client, people.manager, request["id"], "manager")
+    approve(client, people.provisioner, request["id"], "provisioner")
+    deliver_due(core)
+    with core.db.read() as session:
+        [row] = session.scalars(select(Notification).where(
+            Notification.channel == "slack_dm")).all()
+    assert row.status == "pending" and row.last_error is not None
+    assert "users_not_found" in row.last_error and row.sealed  # kept, still encrypted
 
 
 def test_a_receiver_that_is_down_gets_the_notification_when_it_is_back(

@@ -31,7 +31,7 @@ from tokenry.http.routes import (
 from tokenry.http.routes import settings as account_settings
 from tokenry.http.suffix import JsonSuffixMiddleware
 from tokenry.jobs.runner import run_jobs
-from tokenry.notify.worker import deliver_due
+from tokenry.notify.worker import deliver_due, release_own_leases
 from tokenry.operations.bootstrap import check_server_secret
 
 log = logging.getLogger("tokenry")
@@ -72,6 +72,8 @@ def create_app(settings: Settings, core: Core | None = None) -> FastAPI:
         check_server_secret(core)
         watcher = InvalidationWatcher(settings.database_url, core.cache.clear)
         watcher.start()
+        if settings.scheduler_enabled:
+            await _in_thread("notifications", lambda: release_own_leases(core))
         tasks = _background(core)
         try:
             yield

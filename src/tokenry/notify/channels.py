@@ -33,9 +33,12 @@ from urllib.parse import urlsplit
 import httpx
 
 from tokenry.config import Settings
+from tokenry.notify import slack
 from tokenry.notify.destinations import DestinationRefused, check_destination
+from tokenry.notify.failures import DeliveryFailed
 
-REASON_LIMIT = 500  # the width of notifications.last_error
+__all__ = ["USER_AGENT", "DeliveryFailed", "Outgoing", "send", "sign", "verify_signature"]
+
 USER_AGENT = "tokenry-notifier"
 
 
@@ -53,12 +56,14 @@ class Outgoing:
     payload: dict[str, Any] = field(repr=False)
     idempotency_key: str
     webhook_secret: str = field(default="", repr=False)
+    private: str = field(default="", repr=False)  # opened from the sealed column at claim
+    bot_token: str = field(default="", repr=False)
+    sender: str = ""  # the account's From address, else TOKENRY_SMTP_FROM
 
-
-class DeliveryFailed(Exception):
-    def __init__(self, reason: str) -> None:
-        self.reason = reason[:REASON_LIMIT]
-        super().__init__(self.reason)
+    @property
+    def full_text(self) -> str:
+        """What a private channel (the recipient's own inbox or DM) shows."""
+        return f"{self.body}\n\n{self.private}".strip()
 
 
 def sign(secret: str, timestamp: int, body: bytes) -> str:
@@ -90,6 +95,9 @@ def verify_signature(secret: str, timestamp: str | int, body: bytes, signature: 
 def send(item: Outgoing, settings: Settings, client: httpx.Client, now: datetime) -> None:
     if item.channel == "slack":
         send_slack(item, client, settings.webhook_allow_private)
+    elif item.channel == "slack_dm":
+        slack.direct_message(client, settings.slack_api_url, item.bot_token, item.destination,
+                             item.full_text)
     elif item.channel == "webhook":
         send_webhook(item, client, now, settings.webhook_allow_private)
     elif item.channel == "email":
@@ -101,8 +109,8 @@ def send(item: Outgoing, settings: Settings, client: httpx.Client, now: datetime
 def send_slack(item: Outgoing, client: httpx.Client, allow_private: bool) -> None:
     # Slack ignores the extra headers; a compatible receiver or a relay can drop repeats by them.
     headers = {"X-Tokenry-Event": item.event, "X-Tokenry-Idempotency-Key": item.idempotency_key}
-    _post(client, item.destination, json.dumps({"text": item.body}).encode(), headers,
-          allow_private)
+    _post(client, item.destination, json.dumps({"text": slack.escape(item.body)}).encode(),
+          headers, allow_private)
 
 
 def send_webhook(item: Outgoing, client: httpx.Client, now: datetime,
@@ -121,12 +129,17 @@ def _post(client: httpx.Client, url: str, body: bytes, headers: dict[str, str],
           allow_private: bool) -> None:
     host = urlsplit(url).hostname or "(no host)"
     try:
-        check_destination(url, allow_private=allow_private)
+        destination = check_destination(url, allow_private=allow_private)
     except DestinationRefused as refused:
         raise DeliveryFailed(f"refused: {refused}") from None
     try:
-        response = client.post(url, content=body,
-                               headers={"Content-Type": "application/json", **headers})
+        # Connect to the address that was checked; the name still picks the virtual host
+        # and is the name the TLS certificate must carry.
+        response = client.post(
+            destination.pinned_url(), content=body,
+            headers={"Content-Type": "application/json", "Host": destination.host_header(),
+                     **headers},
+            extensions={"sni_hostname": destination.host})
     except (httpx.HTTPError, httpx.InvalidURL) as error:
         # The class says enough (ConnectError, ReadTimeout ...); its text might quote the URL.
         raise DeliveryFailed(f"{type(error).__name__} contacting {host}") from None
@@ -140,14 +153,15 @@ def send_email(item: Outgoing, settings: Settings, now: datetime) -> None:
         raise DeliveryFailed("SMTP is not configured (smtp_host is empty)")
     message = EmailMessage()
     try:
-        message["From"] = settings.smtp_from
+        message["From"] = item.sender or settings.smtp_from
         message["To"] = item.destination
         message["Subject"] = " ".join(item.subject.split())  # no header injection by newline
         message["Date"] = format_datetime(now)
-        message["Message-ID"] = _message_id(item.idempotency_key, settings.smtp_from)
+        message["Message-ID"] = _message_id(item.idempotency_key,
+                                            item.sender or settings.smtp_from)
         message["X-Tokenry-Idempotency-Key"] = item.idempotency_key
         message["X-Tokenry-Event"] = item.event
-        message.set_content(item.body)
+        message.set_content(item.full_text)
     except (ValueError, TypeError) as error:
         raise DeliveryFailed(f"could not build the e-mail: {type(error).__name__}") from None
     try:

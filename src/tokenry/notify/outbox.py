@@ -1,10 +1,17 @@
 """Queue a notification inside the caller's transaction.
 
-One event becomes one outbox row per channel and recipient: an e-mail to each recipient
-(when SMTP is configured and the account allows it), one Slack-compatible message and one
-signed JSON webhook (when the account has set their URLs). Each row has an idempotency key
-derived from the event, so queueing the same event twice (a rerun job, a retried request)
-adds nothing, and receivers can drop a repeat delivery by that key.
+One event becomes one outbox row per channel and recipient:
+
+- an e-mail to each recipient (when SMTP is configured and the account allows it);
+- a Slack direct message to each recipient of a message with a private part (when the
+  account has a Slack bot token);
+- one message to the account's shared Slack channel and one signed JSON webhook (when the
+  account has set their URLs). Shared channels get the notice only, never the private part.
+
+The private part (a one-time delivery link) is stored only encrypted, in ``sealed``, with a
+key derived from the server secret, and the worker erases it once the row is sent or dead.
+Each row has an idempotency key derived from the event, so queueing the same event twice (a
+rerun job, a retried request) adds nothing, and receivers can drop a repeat delivery by it.
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from tokenry.core import Core
+from tokenry.domain import sealed as sealed_text
 from tokenry.storage.models import Notification, User
 from tokenry.storage.queries import account_settings
 from tokenry.storage.upsert import insert_ignoring_duplicates
@@ -23,8 +31,8 @@ from tokenry.storage.upsert import insert_ignoring_duplicates
 
 @dataclass(frozen=True)
 class Message:
-    """What to say. ``private`` is extra text only for the recipients' own inboxes and the
-    signed webhook (a delivery link, never a token), not for a shared Slack channel."""
+    """What to say. ``private`` is extra text for the recipients' own inboxes and Slack direct
+    messages only (a delivery link, never a token); shared channels never get it."""
 
     event: str
     key: str
@@ -35,8 +43,9 @@ class Message:
 
 
 def has_private_channel(session: Session, core: Core, account_id: int) -> bool:
+    """Whether a delivery link can reach its holder alone: their e-mail or a Slack DM."""
     settings = account_settings(session, account_id)
-    return bool((core.settings.smtp_host and settings.notify_email) or settings.webhook_url)
+    return bool((core.settings.smtp_host and settings.notify_email) or settings.slack_bot_token)
 
 
 def enqueue(session: Session, core: Core, account_id: int, message: Message,
@@ -44,21 +53,25 @@ def enqueue(session: Session, core: Core, account_id: int, message: Message,
     settings = account_settings(session, account_id)
     now = core.clock()
     base = {"account_id": account_id, "event": message.event, "subject": message.subject[:255],
-            "status": "pending", "attempts": 0, "next_attempt_at": now, "created_at": now}
+            "status": "pending", "attempts": 0, "next_attempt_at": now, "created_at": now,
+            "body": message.text, "sealed": None, "payload": {}}
+    sealed = sealed_text.seal(core.server_key, sealed_text.OUTBOX, message.private) \
+        if message.private else None
     rows: list[dict[str, Any]] = []
-    full_text = f"{message.text}\n\n{message.private}".strip()
     if core.settings.smtp_host and settings.notify_email:
-        rows += [dict(base, channel="email", destination=user.email, body=full_text,
-                      payload={}, idempotency_key=f"{message.key}:email:{user.id}")
+        rows += [dict(base, channel="email", destination=user.email, sealed=sealed,
+                      idempotency_key=f"{message.key}:email:{user.id}")
+                 for user in recipients]
+    if settings.slack_bot_token and sealed is not None:
+        rows += [dict(base, channel="slack_dm", destination=user.email, sealed=sealed,
+                      idempotency_key=f"{message.key}:slack_dm:{user.id}")
                  for user in recipients]
     if settings.slack_webhook_url:
         rows.append(dict(base, channel="slack", destination=settings.slack_webhook_url,
-                         body=message.text, payload={},
                          idempotency_key=f"{message.key}:slack"))
     if settings.webhook_url:
         payload = dict(message.data, event=message.event, subject=message.subject,
-                       text=full_text, recipients=[u.email for u in recipients])
+                       text=message.text, recipients=[u.email for u in recipients])
         rows.append(dict(base, channel="webhook", destination=settings.webhook_url,
-                         body=full_text, payload=payload,
-                         idempotency_key=f"{message.key}:webhook"))
+                         payload=payload, idempotency_key=f"{message.key}:webhook"))
     insert_ignoring_duplicates(session, Notification, rows, ["idempotency_key"])

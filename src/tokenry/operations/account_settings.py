@@ -13,8 +13,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tokenry.core import Core
+from tokenry.domain import sealed
 from tokenry.domain.audit import Action, SourceType
-from tokenry.domain.settings import AccountSettings, audit_value
+from tokenry.domain.errors import Invalid
+from tokenry.domain.settings import SECRET_SETTINGS, AccountSettings, audit_value
+from tokenry.notify.destinations import DestinationRefused, check_destination
 from tokenry.operations._common import audit, require_account_admin, set_token_active
 from tokenry.operations.context import Actor
 from tokenry.storage.models import AccountSetting, ApiToken
@@ -36,12 +39,15 @@ def update_account_settings(core: Core, actor: Actor,
             AccountSetting.account_id == actor.account_id).with_for_update()).all()
         before = account_settings(session, actor.account_id)
         after = before.changed(updates)
+        _check_destinations(core, after, updates)
         old_values = before.as_dict(reveal_secrets=True)
         for key, value in after.as_dict(reveal_secrets=True).items():
             old = old_values[key]
             if value == old:
                 continue
-            session.merge(AccountSetting(account_id=actor.account_id, key=key, value=value))
+            stored = sealed.seal_setting(core.server_key, value) if key in SECRET_SETTINGS \
+                else value
+            session.merge(AccountSetting(account_id=actor.account_id, key=key, value=stored))
             shown_old, shown_new = audit_value(key, old), audit_value(key, value)
             audit(session, core, actor, action=Action.UPDATE,
                   source_type=SourceType.ACCOUNT_SETTING, source_id=None, source_label=key,
@@ -50,6 +56,18 @@ def update_account_settings(core: Core, actor: Actor,
         if before.token_access and not after.token_access:
             _deactivate_all_tokens(session, core, actor)
     return after
+
+
+def _check_destinations(core: Core, after: AccountSettings, updates: Mapping[str, Any]) -> None:
+    """A webhook aimed inside the network is refused when it is saved, not only when used."""
+    for key in ("webhook_url", "slack_webhook_url"):
+        url = getattr(after, key)
+        if key not in updates or not url:
+            continue
+        try:
+            check_destination(url, allow_private=core.settings.webhook_allow_private)
+        except DestinationRefused as refused:
+            raise Invalid.field(key, str(refused)) from None
 
 
 def _deactivate_all_tokens(session: Session, core: Core, actor: Actor) -> None:

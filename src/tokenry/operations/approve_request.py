@@ -88,8 +88,10 @@ def _approve_as_provisioner(session: Session, core: Core, actor: Actor, request:
                       manager_id=request.manager_id)
     require_token_admin(session, actor, "issue API tokens")
     if not has_private_channel(session, core, request.account_id):
-        raise Conflict("No private delivery channel is configured: set up SMTP (TOKENRY_SMTP_*)"
-                       " or the account's signed webhook before issuing tokens.")
+        raise Conflict("No private delivery channel is configured, so nobody could receive "
+                       "the token. Set up e-mail (TOKENRY_SMTP_HOST, with the account's "
+                       "notify_email on) or Slack direct messages (the account's "
+                       "slack_bot_token), then approve again.")
     holder = user(session, request.holder_id)
     assert holder is not None
     now = core.clock()

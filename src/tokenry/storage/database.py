@@ -142,12 +142,11 @@ class Database:
     def _migrate(self, run: Callable[[Config], None]) -> None:
         config = self._alembic_config()
         with self.engine.connect() as connection:
+            raw: Any = connection.connection.dbapi_connection
             if self.engine.dialect.name == "sqlite":
                 # A migration that rebuilds a table drops the old one; with foreign keys on,
                 # that drop would cascade into every table that refers to it. The pragma
                 # cannot change inside a transaction, so it is set before the first one.
-                raw = connection.connection.dbapi_connection
-                assert raw is not None
                 raw.execute("PRAGMA foreign_keys=OFF")
             try:
                 with connection.begin():

@@ -7,6 +7,8 @@ Create Date: 2026-11-23
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -19,7 +21,7 @@ depends_on = None
 
 ID_TABLES = ('accounts', 'users', 'api_tokens', 'access_requests', 'deliveries',
              'notifications', 'calendar_feeds', 'audit_events', 'usage_counters')
-NEW_COLUMNS = {
+NEW_COLUMNS: dict[str, list[sa.Column[Any]]] = {
     'access_requests': [sa.Column('acts_as_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True)],
     'deliveries': [sa.Column('replaced_at', tokenry.storage.types.UTCDateTime(timezone=True), nullable=True)],
     'notifications': [sa.Column('sealed', sa.Text(), nullable=True),
@@ -36,9 +38,9 @@ def upgrade() -> None:
             continue
         # On SQLite the table is rebuilt as AUTOINCREMENT (tokenry runs migrations with foreign
         # keys off, so the rebuild cascades nothing); sqlite_sequence starts at the largest id.
-        options = {'recreate': 'always', 'table_kwargs': {'sqlite_autoincrement': True}} \
-            if sqlite else {}
-        with op.batch_alter_table(table, **options) as batch_op:
+        with op.batch_alter_table(table, recreate='always' if sqlite else 'auto',
+                                  table_kwargs={'sqlite_autoincrement': True} if sqlite
+                                  else {}) as batch_op:
             for column in columns:
                 batch_op.add_column(column)
 
