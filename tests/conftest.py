@@ -124,7 +124,8 @@ def core(settings: Settings, clock: Clock) -> Iterator[Core]:
 def admin_actor(core: Core) -> Actor:
     admin = bootstrap_admin(core)
     assert admin is not None
-    return Actor(account_id=admin.account_id, user_id=admin.id, label=admin.email, via="cli")
+    return Actor(account_id=admin.account_id, user_id=admin.id, label=admin.email, via="cli",
+                 credential="cli", proves_person=True)
 
 
 @pytest.fixture
@@ -190,6 +191,8 @@ def cli_env(settings: Settings) -> dict[str, str]:
         "TOKENRY_SECRET_KEY_FILE": str(settings.secret_key_file),
         "TOKENRY_SETTINGS_FILE": "/nonexistent/tokenry.env",
         "TOKENRY_BASE_URL": settings.base_url,
+        "TOKENRY_WEBHOOK_ALLOW_PRIVATE": str(settings.webhook_allow_private).lower(),
+        "TOKENRY_SLACK_API_URL": settings.slack_api_url,
     }
 
 

@@ -35,7 +35,8 @@ def cast(core: Core, admin: Actor, webhook_url: str = "http://127.0.0.1:9/hook")
                                           "slack_bot_token": "xoxb-test-bot-token"})
     create_user(core, admin, email=people.manager, name="Bo Boss", role="admin",
                 password=PASSWORD)
-    create_user(core, admin, email=people.requester, name="Ria Quest", role="agent",
+    # Ria holds admin tokens, so she is an admin: a token acts with its user's rights.
+    create_user(core, admin, email=people.requester, name="Ria Quest", role="admin",
                 password=PASSWORD, manager_email=people.manager)
     create_user(core, admin, email=people.provisioner, name="Pat Rov", role="admin",
                 password=PASSWORD, provisioner=True)
@@ -89,4 +90,6 @@ def add_user(core: Core, admin: Actor, email: str, *, role: str = "admin",
 
 
 def actor_of(user: User) -> Actor:
-    return Actor(account_id=user.account_id, user_id=user.id, label=user.email)
+    """Acting as ``user`` with a credential that proves them (as a password would)."""
+    return Actor(account_id=user.account_id, user_id=user.id, label=user.email,
+                 credential="password", proves_person=True)

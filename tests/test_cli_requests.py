@@ -35,11 +35,11 @@ def refused(result: Any, *fragments: str) -> None:
 def people(core: Core, admin_actor: Actor, cli: Cli) -> None:
     """A manager, their report who files requests, a provisioner, and a private channel."""
     ok(cli("users", "create", "--email", BOSS, "--name", "Boss", "--role", "admin"))
-    ok(cli("users", "create", "--email", REQUESTER, "--name", "Ria Quest", "--role", "agent",
+    ok(cli("users", "create", "--email", REQUESTER, "--name", "Ria Quest", "--role", "admin",
            "--manager", BOSS))
     ok(cli("users", "create", "--email", PROVISIONER, "--name", "Pat Rov", "--role", "admin",
            "--provisioner"))
-    ok(cli("settings", "set", "webhook_url", "http://127.0.0.1:9/hook"))
+    ok(cli("settings", "set", "slack_bot_token", "xoxb-test-bot-token"))
 
 
 def removal_date(core: Core, days: int = 30) -> str:
@@ -176,10 +176,18 @@ def test_a_provisioner_issues_a_personal_exception_token(people: None, cli: Cli)
     assert created["token"].startswith("tkry_")
 
 
-def test_a_provisioner_issues_a_target_exception_token(people: None, cli: Cli) -> None:
+def test_a_provisioner_issues_a_target_exception_token_bound_to_a_service_user(
+    people: None, cli: Cli
+) -> None:
+    refused(cli("tokens", "create", "--exception", "target", "--target", "Jira webhook",
+                "--as", PROVISIONER), "service user")
+    ok(cli("users", "create", "--email", "jira-bot@example.com", "--name", "Jira bot",
+           "--role", "admin"))
     created = as_json(cli("tokens", "create", "--exception", "target", "--target",
-                          "Jira webhook", "--as", PROVISIONER, "--json"))["api_token"]
-    assert created["description"] == "Target - Jira webhook" and created["user_id"] is None
+                          "Jira webhook", "--user", "jira-bot@example.com", "--as", PROVISIONER,
+                          "--json"))["api_token"]
+    bot = as_json(cli("users", "show", "jira-bot@example.com", "--json"))["user"]
+    assert created["description"] == "Target - Jira webhook" and created["user_id"] == bot["id"]
 
 
 def test_an_automation_exception_token_needs_a_use_case(people: None, cli: Cli) -> None:
@@ -198,10 +206,12 @@ def test_exception_tokens_are_refused_to_anyone_but_a_provisioner(people: None,
             "Only a provisioner")
 
 
-def test_exception_tokens_refuse_a_description_or_a_bound_user(people: None, cli: Cli) -> None:
+def test_exception_tokens_refuse_a_description_and_bind_a_named_user(people: None,
+                                                                     cli: Cli) -> None:
     refused(cli("tokens", "create", "--exception", "personal", "--description", "mine",
                 "--as", PROVISIONER), "--description")
-    refused(cli("tokens", "create", "--exception", "personal", "--user", REQUESTER,
-                "--as", PROVISIONER), "--user")
+    personal = as_json(cli("tokens", "create", "--exception", "personal", "--user", REQUESTER,
+                           "--as", PROVISIONER, "--json"))["api_token"]
+    assert personal["description"] == "Ria Quest - personal"
     refused(cli("tokens", "create", "--target", "Jira", "--as", PROVISIONER), "--exception")
     assert cli("tokens", "create", "--exception", "forever").exit_code == 2

@@ -228,10 +228,11 @@ def test_cli_prints_the_report_as_json_table_and_csv(
 
     assert as_json["compliance"]["unused_days"] == 0
     assert {(f["category"], f["token_id"]) for f in as_json["compliance"]["findings"]} == {
-        ("unapproved", token.id), ("nonstandard_name", token.id)}
+        ("unapproved", token.id), ("nonstandard_name", token.id), ("unbound", token.id)}
     assert "nonstandard_name" in table and "Zapier" in table
     assert {(r["category"], r["token_id"], r["name"]) for r in rows} == {
-        ("unapproved", str(token.id), "Zapier"), ("nonstandard_name", str(token.id), "Zapier")}
+        ("unapproved", str(token.id), "Zapier"), ("nonstandard_name", str(token.id), "Zapier"),
+        ("unbound", str(token.id), "Zapier")}
 
 
 def test_cli_csv_defuses_names_that_a_spreadsheet_would_run(

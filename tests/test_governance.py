@@ -11,11 +11,21 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from tests.conftest import Clock, basic, me_status
-from tests.governance_people import People, approve, as_, cast, issue, request_body, submit
+from tests.governance_people import (
+    People,
+    add_user,
+    approve,
+    as_,
+    cast,
+    issue,
+    request_body,
+    submit,
+)
 from tokenry.core import Core
 from tokenry.domain import naming, sealed
 from tokenry.jobs.runner import run_jobs
 from tokenry.operations.context import Actor
+from tokenry.operations.users import show_user
 from tokenry.storage.models import ApiToken, Notification
 
 
@@ -319,17 +329,25 @@ def test_exceptions_follow_their_naming_standard_and_their_switches(
     assert stored is not None and stored.description == "Pat Rov - personal"
     script = make(people.provisioner, exception="automation", use_case="Ticket sync")
     assert script.json()["api_token"]["description"] == "Pat Rov - Ticket sync"
-    target = make(people.provisioner, exception="target", target="Jira webhook")
+    unbound = make(people.provisioner, exception="target", target="Jira webhook")
+    assert unbound.status_code == 422 and "user_email" in unbound.json()["details"]
+    service = add_user(core, admin_actor, "jira-bot@example.com")
+    target = make(people.provisioner, exception="target", target="Jira webhook",
+                  user_email=service.email)
     assert target.json()["api_token"]["description"] == "Target - Jira webhook"
-    assert target.json()["api_token"]["user_id"] is None
+    assert target.json()["api_token"]["user_id"] == service.id  # it acts as the service user
+    for_ria = make(people.provisioner, exception="automation", use_case="Export",
+                   user_email=people.requester).json()["api_token"]
+    assert for_ria["description"] == "Ria Quest - Export"
+    assert personal["user_id"] == show_user(core, admin_actor, people.provisioner).id
     assert make(people.provisioner, exception="automation").status_code == 422
     assert make(people.manager, exception="personal").status_code == 403  # not a provisioner
     update_account_settings(core, admin_actor, {"allow_target_tokens": False})
-    off = make(people.provisioner, exception="target", target="Other")
+    off = make(people.provisioner, exception="target", target="Other", user_email=service.email)
     assert off.status_code == 403 and "allow_target_tokens" in off.text
     actions = client.get("/api/v2/audit_logs?filter[action]=create&filter[source_type]=api_token",
                          headers=as_(people.provisioner)).json()["audit_logs"]
-    assert {e["actor_name"] for e in actions[:3]} == {people.provisioner}
+    assert {e["actor_name"] for e in actions[:4]} == {people.provisioner}
 
 
 def test_inactive_tokens_are_deactivated_then_deleted(
@@ -400,7 +418,8 @@ def test_unknown_stage_is_invalid_and_outsiders_learn_nothing_from_deny(
 
     boss = show_user(core, Actor.system(1), people.manager)
     with pytest.raises(Invalid):
-        approve_request(core, Actor(1, boss.id, boss.email), request["id"], "ceo")
+        approve_request(core, Actor(1, boss.id, boss.email, proves_person=True), request["id"],
+                        "ceo")
     outsider = client.post(f"/api/v2/access_requests/{request['id']}/deny",
                            headers=as_(people.agent), json={"reason": "x"})
     assert outsider.status_code == 403

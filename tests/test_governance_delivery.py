@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from tests.conftest import me_status
-from tests.governance_people import People, approve, cast, submit
+from tests.governance_people import People, approve, as_, cast, submit
 from tests.receivers import HttpReceiver, SlackStandIn, SmtpReceiver
 from tokenry.config import Settings
 from tokenry.core import Core, build_core
@@ -171,3 +171,62 @@ def test_only_one_node_runs_the_jobs_at_a_time(core: Core) -> None:
         assert run_jobs(core).ran is False
         other_node.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": ADVISORY_LOCK})
     assert run_jobs(core).ran is True
+
+
+def test_a_provisioner_resends_a_lapsed_delivery_with_a_new_secret(
+    client: TestClient, core: Core, people: People, smtp: SmtpReceiver, clock: Any
+) -> None:
+    from datetime import timedelta
+
+    from tokenry.jobs.runner import run_jobs
+
+    request = submit(client, people)
+    approve(client, people.manager, request["id"], "manager")
+    approve(client, people.provisioner, request["id"], "provisioner")
+    deliver_due(core)
+    first = _link(smtp, 1)
+    # The requester's own unbound token cannot do it; nor can the requester themself.
+    assert client.post(f"/api/v2/access_requests/{request['id']}/resend_delivery",
+                       headers=as_(people.requester)).status_code == 403
+
+    clock.now += timedelta(hours=73)  # the link lapses unread: token off, request revoked
+    run_jobs(core)
+    resent = client.post(f"/api/v2/access_requests/{request['id']}/resend_delivery.json",
+                         headers=as_(people.provisioner))
+    assert resent.status_code == 200, resent.text
+    assert resent.json()["access_request"]["state"] == "issued"
+    deliver_due(core)
+    second = _link(smtp, 2)
+    assert second != first
+    refused = client.post(f"/api/v2/deliveries/{first}/retrieve")
+    assert refused.status_code == 409  # the old link is dead
+    secret = client.post(f"/api/v2/deliveries/{second}/retrieve").json()["delivery"]["token"]
+    assert me_status(client, people.requester, secret) == 200  # reactivated, new secret
+    again = client.post(f"/api/v2/access_requests/{request['id']}/resend_delivery.json",
+                        headers=as_(people.provisioner))
+    assert again.status_code == 200  # lost after delivery: a new secret again
+    assert me_status(client, people.requester, secret) == 401  # the old secret stops at once
+    events = client.get("/api/v2/audit_logs.json?filter[action]=resend",
+                        headers=as_(people.provisioner)).json()["audit_logs"]
+    assert len(events) == 2 and events[0]["credential"] == "password"
+
+
+def test_a_replaced_link_says_so(client: TestClient, core: Core, people: People,
+                                 smtp: SmtpReceiver) -> None:
+    request = submit(client, people)
+    approve(client, people.manager, request["id"], "manager")
+    approve(client, people.provisioner, request["id"], "provisioner")
+    deliver_due(core)
+    first = _link(smtp, 1)
+    client.post(f"/api/v2/access_requests/{request['id']}/resend_delivery",
+                headers=as_(people.provisioner))
+    assert "replaced by a newer one" in client.get(f"/deliveries/{first}").text
+    refused = client.post(f"/api/v2/deliveries/{first}/retrieve")
+    assert "replaced by a newer one" in refused.json()["description"]
+
+
+def _link(smtp: SmtpReceiver, count: int) -> str:
+    links = [re.search(r"/deliveries/(\S+)", m.message.get_content())
+             for m in smtp.messages if str(m.message["Subject"]).startswith("Your API token")]
+    assert len(links) == count and links[-1] is not None
+    return links[-1].group(1)

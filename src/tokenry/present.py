@@ -65,6 +65,7 @@ def audit_json(event: AuditEvent) -> dict[str, Any]:
         "ip_address": event.ip_address,
         "user_agent": event.user_agent,
         "via": event.via,
+        "credential": event.credential,
         "changes": event.changes,
         "change_description": event.change_description,
         "created_at": iso(event.created_at),

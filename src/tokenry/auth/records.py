@@ -43,3 +43,4 @@ class Identity:
     user: UserRecord
     token_id: int | None  # None when a password was used
     expires_at: datetime | None = None  # the token's own expiry: a cached hit honours it
+    token_bound: bool = False  # the token works only for this user, so it proves who calls

@@ -115,7 +115,7 @@ class Verifier:
         if user is None or not may_sign_in(verified=user.verified, suspended=user.suspended):
             raise Unauthenticated("no usable user for this token")
         return Identity(account=account, user=user, token_id=token.id,
-                        expires_at=token.expires_at)
+                        expires_at=token.expires_at, token_bound=token.user_id is not None)
 
     def _token_user(self, token: TokenRecord, email: str | None, account_id: int,
                     cached_only: bool) -> UserRecord | None:

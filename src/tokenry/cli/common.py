@@ -79,15 +79,16 @@ def acting(core: Core, as_email: str | None, account: str | None) -> Actor:
     ``--as`` it acts as the operator (the system actor), who may do what an admin may."""
     target = find_account(core, account or core.settings.default_subdomain)
     system = Actor(account_id=target.id, user_id=None, label="tokenry (cli)", via="cli",
-                   user_agent="tokenry-cli")
+                   user_agent="tokenry-cli", credential="cli", proves_person=True)
     if as_email is None:
         admin = bootstrap_admin(core)
         if admin is None or admin.account_id != target.id:
             return system
         as_email = admin.email
     user = show_user(core, system, as_email)
+    # The operator at the server's own console is trusted to say who they act as.
     return Actor(account_id=target.id, user_id=user.id, label=user.email, via="cli",
-                 user_agent="tokenry-cli")
+                 user_agent="tokenry-cli", credential="cli", proves_person=True)
 
 
 def emit(as_json: bool, payload: Any, render: Callable[[], None]) -> None:

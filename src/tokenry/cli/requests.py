@@ -26,6 +26,7 @@ from tokenry.operations.approve_request import approve_request
 from tokenry.operations.context import PageRequest
 from tokenry.operations.deny_request import cancel_request, deny_request
 from tokenry.operations.request_queries import RequestFilter, list_requests, show_request
+from tokenry.operations.resend_delivery import resend_delivery
 from tokenry.operations.submit_request import Submission, submit_request
 from tokenry.present import request_json
 from tokenry.storage.models import AccessRequest
@@ -83,7 +84,7 @@ def submit(service: Annotated[str | None, typer.Option(
     """File an access request for an admin API token; it goes to your manager first."""
     with open_core() as core:
         submission = Submission(
-            service_name=service or "", purpose=purpose, use_case=use_case,
+            service_name=service, purpose=purpose, use_case=use_case,
             removal_date=_parse_date(removal_date), admin_required=admin_required,
             admin_justification=justification, for_email=for_email,
             extends_request_id=extends)
@@ -124,12 +125,15 @@ def approve(request_id: RequestId,
                 help="The decision you mean to make: manager or provisioner. A stale or "
                      "repeated approval is then refused instead of taken as the next one.")]
             = None,
+            acts_as: Annotated[str | None, typer.Option(
+                "--acts-as", help="Provisioner stage: the email of the user the token acts "
+                "as (default: the holder); an admin when admin level is required.")] = None,
             as_email: AsOption = None, account: AccountOption = None,
             as_json: JsonOption = False) -> None:
     """Approve a request: as the requester's manager, then as a provisioner (issues the token)."""
     with open_core() as core:
         request = _json(core, approve_request(core, acting(core, as_email, account), request_id,
-                                              stage=stage))
+                                              stage=stage, acts_as=acts_as))
         emit(as_json, {"access_request": request}, lambda: out.print(_summary(request)))
 
 
@@ -154,3 +158,15 @@ def cancel(request_id: RequestId, yes: YesOption = False, as_email: AsOption = N
     with open_core() as core:
         request = _json(core, cancel_request(core, acting(core, as_email, account), request_id))
         emit(as_json, {"access_request": request}, lambda: out.print(_summary(request)))
+
+
+@app.command("resend")
+def resend(request_id: RequestId, yes: YesOption = False, as_email: AsOption = None,
+           account: AccountOption = None, as_json: JsonOption = False) -> None:
+    """Re-send a token's delivery: the token gets a new secret and the holder a new link."""
+    confirm(f"Give request {request_id}'s token a new secret and send a new link?", yes)
+    with open_core() as core:
+        request = _json(core, resend_delivery(core, acting(core, as_email, account), request_id))
+        emit(as_json, {"access_request": request}, lambda: out.print(
+            f"Access request {request['id']}: a new one-time link is on its way to the "
+            "holder; the old secret and link no longer work."))

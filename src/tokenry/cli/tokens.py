@@ -52,7 +52,8 @@ def create(description: Annotated[str, typer.Option(help="What the token is for.
            expires_at: Annotated[str | None, typer.Option(
                help="ISO 8601 time with zone, e.g. 2027-01-31T23:59:59Z.")] = None,
            user: Annotated[str | None, typer.Option(
-               help="Bind the token to this user's email.")] = None,
+               help="Bind the token to this user's email (with --exception target: the "
+                    "service user it acts as, required).")] = None,
            exception: Annotated[ExceptionKind | None, typer.Option(
                help="Issue a provisioner's exception token, named by the standard, without "
                     "an access request.")] = None,
@@ -69,11 +70,12 @@ def create(description: Annotated[str, typer.Option(help="What the token is for.
     with open_core() as core:
         actor = acting(core, as_email, account)
         if exception is not None:
-            if description or user:
-                raise Invalid.field("exception", "an exception token is named by the standard "
-                                    "and bound by its kind: drop --description and --user")
+            if description:
+                raise Invalid.field("exception", "an exception token is named by the standard: "
+                                    "drop --description")
             created = create_exception_token(core, actor, exception, use_case=use_case,
-                                             target=target, expires_at=_parse_time(expires_at))
+                                             target=target, expires_at=_parse_time(expires_at),
+                                             user_email=user)
         elif use_case is not None or target is not None:
             raise Invalid.field("exception", "--use-case and --target go with --exception")
         else:

@@ -74,6 +74,17 @@ def validate_submission(fields: dict[str, object], *, today: date,
     return removal
 
 
+def basic_auth_advice(*, password_access: bool, admins: list[str]) -> str:
+    """What to use instead of an admin token, as it is true for this account today."""
+    advice = ("An admin API token is not needed for this use case: use password (basic) "
+              "authentication with your own account instead.")
+    if password_access:
+        return advice
+    who = ", ".join(admins[:5]) or "an admin of this account"
+    return (f"{advice} Password access is off for this account; {who} can turn it on "
+            "(account setting password_access).")
+
+
 def expiry_of(removal_date: date) -> datetime:
     """A token lives until the end of its removal date (UTC)."""
     from datetime import UTC

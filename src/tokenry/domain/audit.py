@@ -20,6 +20,7 @@ class Action(StrEnum):
     RETRIEVE = "retrieve"
     RETRIEVE_REFUSED = "retrieve_refused"
     ROTATE = "rotate"
+    RESEND = "resend"
 
 
 class SourceType(StrEnum):

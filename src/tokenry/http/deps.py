@@ -73,9 +73,12 @@ CurrentIdentity = Annotated[Identity, Depends(authenticate)]
 
 
 def current_actor(request: Request, identity: CurrentIdentity) -> Actor:
+    by_token = identity.token_id is not None
     return Actor(account_id=identity.account.id, user_id=identity.user.id,
                  label=identity.user.email, via="api", ip=client_ip(request),
-                 user_agent=request.headers.get("user-agent"), token_id=identity.token_id)
+                 user_agent=request.headers.get("user-agent"), token_id=identity.token_id,
+                 credential=f"token {identity.token_id}" if by_token else "password",
+                 proves_person=identity.token_bound or not by_token)
 
 
 CurrentActor = Annotated[Actor, Depends(current_actor)]

@@ -18,7 +18,7 @@ from tokenry.storage.models import AccessRequest, ApiToken, User
 
 def scheduler(account_id: int) -> Actor:
     return Actor(account_id=account_id, user_id=None, label="tokenry scheduler",
-                 via="scheduler")
+                 via="scheduler", credential="scheduler")
 
 
 def holder_and_provisioners(session: Session, token: ApiToken) -> list[User]:

@@ -48,7 +48,8 @@ def lapse_unread_deliveries(core: Core, account_id: int, policy: AccountSettings
     with core.db.transaction() as session:
         lapsed = list(session.scalars(select(Delivery).where(
             Delivery.account_id == account_id, Delivery.retrieved_at.is_(None),
-            Delivery.lapsed_at.is_(None), Delivery.expires_at <= now).with_for_update()))
+            Delivery.lapsed_at.is_(None), Delivery.replaced_at.is_(None),
+            Delivery.expires_at <= now).with_for_update()))
         for found in lapsed:
             found.lapsed_at, found.ciphertext = now, None
             token = session.get(ApiToken, found.token_id, with_for_update=True)

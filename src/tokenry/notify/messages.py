@@ -41,9 +41,11 @@ def decided(request: AccessRequest, link: str, outcome: str, detail: str = "") -
                    f"{text} {detail}".strip() + f"\n{link}", _request_data(request, link))
 
 
-def delivery_link(request: AccessRequest, link: str, url: str, expires_at: datetime) -> Message:
+def delivery_link(request: AccessRequest, link: str, url: str, expires_at: datetime, *,
+                  delivery_id: int) -> Message:
+    """One message per delivery: a re-sent link is a new message, never taken for a repeat."""
     return Message(
-        "delivery.link", f"request:{request.id}:delivery",
+        "delivery.link", f"request:{request.id}:delivery:{delivery_id}",
         f"Your API token for request #{request.id} is ready",
         f"Your API token for {request.service_name} is ready. Open the one-time link sent "
         f"to you privately before {iso(expires_at)}; it works once.",

@@ -30,6 +30,20 @@ def acting_user(session: Session, actor: Actor) -> User | None:
     return user
 
 
+def require_proven_person(actor: Actor, decision: str) -> None:
+    """Governance decisions need a credential that proves the person making them.
+
+    A Zendesk-style token that is not bound to a user acts as whatever email is typed with
+    it, so anyone holding it could approve in a manager's name; such tokens keep working for
+    the token API, never for decisions.
+    """
+    if actor.user_id is not None and not actor.proves_person:
+        raise Forbidden(
+            f"To {decision} you must prove who you are: sign in with your password, or use "
+            "an API token bound to you (created with your user_id). This token is not bound "
+            "to a user, so it acts as whatever email is typed with it.")
+
+
 def require_account_admin(session: Session, actor: Actor, action: str) -> User | None:
     user = acting_user(session, actor)
     if user is not None:

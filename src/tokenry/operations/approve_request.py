@@ -7,12 +7,10 @@ the transaction that records the decision: a request is never issued twice.
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from sqlalchemy.orm import Session
 
 from tokenry.core import Core
-from tokenry.domain import delivery, naming
+from tokenry.domain import naming
 from tokenry.domain.access_requests import (
     RequestState,
     check_manager,
@@ -21,10 +19,12 @@ from tokenry.domain.access_requests import (
     expiry_of,
 )
 from tokenry.domain.audit import Action
-from tokenry.domain.errors import Conflict, Forbidden, Invalid
+from tokenry.domain.errors import Conflict, Forbidden, Invalid, NotFound
+from tokenry.domain.users import Role, may_sign_in
 from tokenry.notify import messages
 from tokenry.notify.outbox import has_private_channel
-from tokenry.operations._common import acting_user, require_token_admin
+from tokenry.operations._common import acting_user, require_proven_person, require_token_admin
+from tokenry.operations._delivery import send_sealed
 from tokenry.operations._requests import (
     audit_request,
     find_request,
@@ -35,16 +35,18 @@ from tokenry.operations._requests import (
 )
 from tokenry.operations.context import Actor
 from tokenry.operations.create_token import issue_token
-from tokenry.storage.models import AccessRequest, Delivery, User
-from tokenry.storage.queries import account_settings
+from tokenry.operations.users import find_user
+from tokenry.storage.models import AccessRequest, User
 
 STAGES = {"manager": RequestState.SUBMITTED, "provisioner": RequestState.MANAGER_APPROVED}
 
 
 def approve_request(core: Core, actor: Actor, request_id: int,
-                    stage: str | None = None) -> AccessRequest:
+                    stage: str | None = None, acts_as: str | None = None) -> AccessRequest:
     """``stage`` (manager or provisioner) says which decision the caller means to make, so a
-    repeated or stale click gets 409 instead of being read as the next stage."""
+    repeated or stale click gets 409 instead of being read as the next stage. ``acts_as``
+    (provisioner stage) names the user the token acts as; the holder by default."""
+    require_proven_person(actor, "approve an access request")
     with core.db.transaction() as session:
         approver = acting_user(session, actor)
         if approver is None:
@@ -58,10 +60,14 @@ def approve_request(core: Core, actor: Actor, request_id: int,
         requester = user(session, request.requester_id)
         assert requester is not None
         if request.state == RequestState.SUBMITTED:
+            if acts_as:
+                raise Invalid.field("acts_as", "who the token acts as is the provisioner's "
+                                    "choice, at the provisioner stage")
             _approve_as_manager(session, core, actor, request, approver, requester)
         else:
             check_transition(request.state, RequestState.APPROVED)
-            _approve_as_provisioner(session, core, actor, request, approver, requester)
+            _approve_as_provisioner(session, core, actor, request, approver, requester,
+                                    acts_as)
     return request
 
 
@@ -82,7 +88,7 @@ def _approve_as_manager(session: Session, core: Core, actor: Actor, request: Acc
 
 
 def _approve_as_provisioner(session: Session, core: Core, actor: Actor, request: AccessRequest,
-                            approver: User, requester: User) -> None:
+                            approver: User, requester: User, acts_as: str | None) -> None:
     check_provisioner(actor_id=approver.id, is_provisioner=approver.provisioner,
                       requester_id=request.requester_id, holder_id=request.holder_id,
                       manager_id=request.manager_id)
@@ -94,20 +100,14 @@ def _approve_as_provisioner(session: Session, core: Core, actor: Actor, request:
                        "slack_bot_token), then approve again.")
     holder = user(session, request.holder_id)
     assert holder is not None
+    acting_as = _acting_as(session, request, holder, acts_as)
     now = core.clock()
     link = request_link(core, request.id)
     created = issue_token(session, core, actor,
                           description=naming.request_name(holder.name, link, request.removal_date),
-                          expires_at=expiry_of(request.removal_date), user_id=holder.id,
+                          expires_at=expiry_of(request.removal_date), user_id=acting_as.id,
                           kind="request", access_request_id=request.id)
-    link_secret = delivery.new_link_secret()
-    lifetime = timedelta(hours=account_settings(session, request.account_id).delivery_link_hours)
-    sealed = Delivery(account_id=request.account_id, access_request_id=request.id,
-                      token_id=created.token.id, recipient_id=holder.id,
-                      link_hash=delivery.link_hash(core.server_key, link_secret),
-                      ciphertext=delivery.seal(core.server_key, link_secret, created.secret),
-                      created_at=now, expires_at=now + lifetime)
-    session.add(sealed)
+    request.acts_as_id = acting_as.id if acting_as.id != holder.id else None
     request.state = RequestState.ISSUED
     request.provisioner_id, request.provisioner_decided_at = approver.id, now
     request.token_id, request.updated_at = created.token.id, now
@@ -117,6 +117,24 @@ def _approve_as_provisioner(session: Session, core: Core, actor: Actor, request:
                   token_id=[None, created.token.id])
     notify(session, core, request, messages.decided(request, link, "approved"),
            [requester, holder if holder.id != requester.id else None])
-    url = f"{core.settings.base_url}/deliveries/{link_secret}"
-    notify(session, core, request, messages.delivery_link(request, link, url, sealed.expires_at),
-           [holder])
+    send_sealed(session, core, request, created.token, created.secret, holder)
+
+
+def _acting_as(session: Session, request: AccessRequest, holder: User,
+               acts_as: str | None) -> User:
+    """Who the token acts as; an admin whenever the request was approved as needing one."""
+    chosen = holder
+    if acts_as:
+        try:
+            chosen = find_user(session, request.account_id, acts_as)
+        except NotFound:
+            raise Invalid.field("acts_as", f"there is no user {acts_as!r} in this account") \
+                from None
+        if not may_sign_in(verified=chosen.verified, suspended=chosen.suspended):
+            raise Invalid.field("acts_as", f"{chosen.email} is suspended or not verified")
+    if request.admin_required and chosen.role != Role.ADMIN:
+        raise Conflict(
+            f"The token would act as {chosen.email}, who is not an admin, so it would lack the "
+            "admin rights this request was approved for. Pick an admin service user with "
+            f"acts_as, or have an account admin make {chosen.email} an admin first.")
+    return chosen

@@ -35,6 +35,7 @@ class Category(StrEnum):
     NONSTANDARD_NAME = "nonstandard_name"
     UNUSED = "unused"
     SUSPENDED_HOLDER = "suspended_holder"
+    UNBOUND = "unbound"
     STALE_REQUEST = "stale_request"
 
 
@@ -105,6 +106,8 @@ def _token_findings(session: Session, account_id: int, now: datetime,
             Category.NONSTANDARD_NAME: _nonstandard(token.description),
             Category.UNUSED: _unused(token, now, unused_days),
             Category.SUSPENDED_HOLDER: f"bound to suspended user {email}" if suspended else None,
+            Category.UNBOUND: None if token.user_id is not None else
+            "bound to no user: it acts as whatever email is typed with it",
         }
         for category, reason in reasons.items():
             if reason is not None:

@@ -20,6 +20,10 @@ class Actor:
     # How the actor proved who they are: "token 17", "password", "session", "cli", "link"...
     # Empty means the front end named none; the audit log then records ``via``.
     credential: str = ""
+    # Whether that credential proves the person: a password, a session, a token bound to
+    # them, or the operator's own command line. An unbound Zendesk-style token does not: it
+    # acts as whatever email is typed beside it.
+    proves_person: bool = False
 
     @classmethod
     def system(cls, account_id: int, via: str = "system") -> Actor:

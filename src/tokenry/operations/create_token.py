@@ -11,11 +11,12 @@ from sqlalchemy.orm import Session
 from tokenry.core import Core
 from tokenry.domain import token_format
 from tokenry.domain.audit import Action, SourceType
-from tokenry.domain.errors import Invalid
+from tokenry.domain.errors import Forbidden, Invalid
 from tokenry.domain.tokens import check_room_for_one_more, validate_description, validate_expiry
 from tokenry.operations._common import audit, require_token_admin, token_label
 from tokenry.operations.context import Actor
 from tokenry.storage.models import Account, ApiToken, User
+from tokenry.storage.queries import account_settings
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,12 @@ def create_token(core: Core, actor: Actor, *, description: str | None = None,
                  expires_at: datetime | None = None, user_id: int | None = None) -> CreatedToken:
     with core.db.transaction() as session:
         require_token_admin(session, actor, "create API tokens")
+        if account_settings(session, actor.account_id).require_request:
+            raise Forbidden(
+                "This account issues API tokens only through access requests "
+                "(the require_request policy is on). File a request (POST "
+                "/api/v2/access_requests or `tokenry requests submit`); a provisioner can issue "
+                "a personal, automation or target exception where the account allows them.")
         return issue_token(session, core, actor, description=description,
                            expires_at=expires_at, user_id=user_id)
 

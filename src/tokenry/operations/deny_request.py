@@ -15,7 +15,7 @@ from tokenry.domain.access_requests import (
 from tokenry.domain.audit import Action
 from tokenry.domain.errors import Forbidden
 from tokenry.notify import messages
-from tokenry.operations._common import acting_user
+from tokenry.operations._common import acting_user, require_proven_person
 from tokenry.operations._requests import audit_request, find_request, notify, request_link, user
 from tokenry.operations.context import Actor
 from tokenry.storage.models import AccessRequest
@@ -23,6 +23,7 @@ from tokenry.storage.models import AccessRequest
 
 def deny_request(core: Core, actor: Actor, request_id: int, reason: str | None) -> AccessRequest:
     reason = validate_denial_reason(reason)
+    require_proven_person(actor, "deny an access request")
     with core.db.transaction() as session:
         decider = acting_user(session, actor)
         if decider is None:
@@ -49,6 +50,7 @@ def deny_request(core: Core, actor: Actor, request_id: int, reason: str | None) 
 
 
 def cancel_request(core: Core, actor: Actor, request_id: int) -> AccessRequest:
+    require_proven_person(actor, "cancel an access request")
     with core.db.transaction() as session:
         canceller = acting_user(session, actor)
         request = find_request(session, actor.account_id, request_id, lock=True)

@@ -9,12 +9,17 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
+from sqlalchemy.orm import Session
+
 from tokenry.core import Core
 from tokenry.domain import naming
-from tokenry.domain.errors import Forbidden, Invalid
-from tokenry.operations._common import acting_user, require_token_admin
+from tokenry.domain.errors import Forbidden, Invalid, NotFound
+from tokenry.domain.users import may_sign_in
+from tokenry.operations._common import acting_user, require_proven_person, require_token_admin
 from tokenry.operations.context import Actor
 from tokenry.operations.create_token import CreatedToken, issue_token
+from tokenry.operations.users import find_user
+from tokenry.storage.models import User
 from tokenry.storage.queries import account_settings
 
 
@@ -30,12 +35,16 @@ SWITCHES = {ExceptionKind.PERSONAL: "allow_personal_tokens",
 
 
 def create_exception_token(core: Core, actor: Actor, kind: str, *, use_case: str | None = None,
-                           target: str | None = None,
-                           expires_at: datetime | None = None) -> CreatedToken:
+                           target: str | None = None, expires_at: datetime | None = None,
+                           user_email: str | None = None) -> CreatedToken:
+    """Every exception token is bound to one user, so it can never act as anyone else:
+    personal and automation tokens to the provisioner or the user named by ``user_email``,
+    target tokens to the service user ``user_email`` names (required)."""
     try:
         exception = ExceptionKind(kind)
     except ValueError:
         raise Invalid.field("exception", f"use one of: {', '.join(ExceptionKind)}") from None
+    require_proven_person(actor, "issue a token without an access request")
     with core.db.transaction() as session:
         provisioner = acting_user(session, actor)
         if provisioner is None or not provisioner.provisioner:
@@ -47,12 +56,28 @@ def create_exception_token(core: Core, actor: Actor, kind: str, *, use_case: str
         if exception == ExceptionKind.TARGET:
             if not target:
                 raise Invalid.field("target", "name the target or webhook the token is for")
-            name, bound = naming.target_name(target), None
+            if not user_email:
+                raise Invalid.field("user_email", "name the service user the target token acts "
+                                    "as; it is bound to that user alone")
+        holder = _holder(session, actor, user_email) if user_email else provisioner
+        if exception == ExceptionKind.TARGET:
+            name = naming.target_name(target or "")
         elif exception == ExceptionKind.PERSONAL:
-            name, bound = naming.personal_name(provisioner.name, use_case), provisioner.id
+            name = naming.personal_name(holder.name, use_case)
         else:
             if not use_case:
                 raise Invalid.field("use_case", "say what the automation or script does")
-            name, bound = naming.automation_name(provisioner.name, use_case), provisioner.id
+            name = naming.automation_name(holder.name, use_case)
         return issue_token(session, core, actor, description=name, expires_at=expires_at,
-                           user_id=bound, kind=exception.value)
+                           user_id=holder.id, kind=exception.value)
+
+
+def _holder(session: Session, actor: Actor, email: str) -> User:
+    try:
+        user = find_user(session, actor.account_id, email)
+    except NotFound:
+        raise Invalid.field("user_email", f"there is no user {email!r} in this account") from None
+    if not may_sign_in(verified=user.verified, suspended=user.suspended):
+        raise Invalid.field("user_email", f"{user.email} is suspended or not verified, so the "
+                            "token could never be used")
+    return user

@@ -23,7 +23,7 @@ from tokenry.storage.queries import account_settings
 
 @dataclass(frozen=True)
 class DeliveryStatus:
-    state: str  # ready | retrieved | expired
+    state: str  # ready | retrieved | expired | replaced
     expires_at: datetime
     retrieved_at: datetime | None
     request_id: int | None
@@ -51,6 +51,8 @@ def _find(core: Core, session: Session, link_secret: str, lock: bool) -> Deliver
 def _state(found: Delivery, now: datetime) -> str:
     if found.retrieved_at is not None:
         return "retrieved"
+    if found.replaced_at is not None:
+        return "replaced"
     return "expired" if found.lapsed_at is not None or found.expires_at <= now else "ready"
 
 
@@ -71,6 +73,9 @@ def _refusal(found: Delivery, state: str) -> Conflict:
     if state == "retrieved":
         return Conflict(f"This link was already used at {iso(found.retrieved_at)}. "
                         "If that was not you, ask a provisioner to deactivate the token.")
+    if state == "replaced":
+        return Conflict(f"This link was replaced by a newer one at {iso(found.replaced_at)}; "
+                        "use the link in your latest message.")
     return Conflict(f"This link expired at {iso(found.expires_at)} without being opened.")
 
 
@@ -88,7 +93,8 @@ def retrieve_delivery(core: Core, link_secret: str, *, ip: str | None,
         found = _find(core, session, link_secret, lock=True)
         state = _state(found, now)
         recipient = session.get(User, found.recipient_id)
-        actor = Actor(account_id=found.account_id, user_id=None, via="link", ip=ip,
+        actor = Actor(account_id=found.account_id, user_id=None, via="link", credential="link",
+                      ip=ip,
                       user_agent=user_agent,
                       label=f"{recipient.email if recipient else 'recipient'} (delivery link)")
         token = session.get(ApiToken, found.token_id)

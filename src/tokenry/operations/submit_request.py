@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import date
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from tokenry.core import Core
 from tokenry.domain.access_requests import (
     LIVE,
     RequestState,
+    basic_auth_advice,
     check_holder,
     validate_submission,
 )
 from tokenry.domain.audit import Action
 from tokenry.domain.errors import Forbidden, Invalid
-from tokenry.domain.users import may_sign_in
+from tokenry.domain.users import Role, may_sign_in
 from tokenry.notify import messages
-from tokenry.operations._common import acting_user
+from tokenry.operations._common import acting_user, require_proven_person
 from tokenry.operations._requests import (
     audit_request,
     find_request,
@@ -26,7 +30,7 @@ from tokenry.operations._requests import (
 )
 from tokenry.operations.context import Actor
 from tokenry.operations.users import find_user
-from tokenry.storage.models import AccessRequest
+from tokenry.storage.models import AccessRequest, User
 from tokenry.storage.queries import account_settings
 
 
@@ -49,6 +53,16 @@ def submit_request(core: Core, actor: Actor, submission: Submission) -> AccessRe
         if requester is None:
             raise Forbidden("Access requests are filed by people, not by the system.")
         policy = account_settings(session, actor.account_id)
+        if submission.extends_request_id is not None:
+            submission = _extending(session, actor, submission)
+        if submission.for_email and submission.for_email.strip().lower() != requester.email:
+            require_proven_person(actor, "request a token for someone else")
+        if not submission.admin_required:
+            admins = session.scalars(select(User.email).where(
+                User.account_id == actor.account_id, User.role == Role.ADMIN,
+                User.suspended.is_(False)).order_by(User.id)).all()
+            raise Invalid.field("admin_required", basic_auth_advice(
+                password_access=policy.password_access, admins=list(admins)))
         removal = validate_submission(asdict(submission), today=now.date(),
                                       max_lifetime_days=policy.max_request_lifetime_days)
         holder = (find_user(session, actor.account_id, submission.for_email)
@@ -82,3 +96,17 @@ def submit_request(core: Core, actor: Actor, submission: Submission) -> AccessRe
                messages.submitted(request, request_link(core, request.id), requester),
                [user(session, requester.manager_id)])
     return request
+
+
+def _extending(session: Session, actor: Actor, submission: Submission) -> Submission:
+    """An extension copies the request it extends; only a new removal date is needed."""
+    assert submission.extends_request_id is not None
+    extended = find_request(session, actor.account_id, submission.extends_request_id)
+    holder = user(session, extended.holder_id)
+    return replace(
+        submission,
+        service_name=submission.service_name or extended.service_name,
+        purpose=submission.purpose or extended.purpose,
+        use_case=submission.use_case or extended.use_case,
+        admin_justification=submission.admin_justification or extended.admin_justification,
+        for_email=submission.for_email or (holder.email if holder else None))

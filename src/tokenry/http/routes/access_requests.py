@@ -16,6 +16,7 @@ from tokenry.operations.approve_request import approve_request
 from tokenry.operations.context import PageRequest
 from tokenry.operations.deny_request import cancel_request, deny_request
 from tokenry.operations.request_queries import RequestFilter, list_requests, show_request
+from tokenry.operations.resend_delivery import resend_delivery
 from tokenry.operations.submit_request import Submission, submit_request
 from tokenry.present import request_json
 from tokenry.storage.models import AccessRequest
@@ -25,7 +26,7 @@ router = APIRouter(prefix="/api/v2/access_requests", tags=["access requests"])
 
 class NewRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    service_name: StrictStr = Field(min_length=1, max_length=200)
+    service_name: StrictStr | None = Field(None, max_length=200)
     purpose: StrictStr | None = None
     use_case: StrictStr | None = None
     removal_date: date | None = None
@@ -42,6 +43,9 @@ class NewRequestBody(BaseModel):
 class Approval(BaseModel):
     model_config = ConfigDict(extra="forbid")
     stage: Literal["manager", "provisioner"] | None = None
+    acts_as: StrictStr | None = Field(
+        None, description="Provisioner stage: the email of the user the token acts as "
+        "(default: the holder); it must be an admin when admin level is required")
 
 
 class Denial(BaseModel):
@@ -77,12 +81,19 @@ def show(core: CoreDep, actor: CurrentActor, request_id: int) -> dict[str, Any]:
 @router.post("/{request_id}/approve", summary="Approve (manager stage, then provisioner stage)")
 def approve(core: CoreDep, actor: CurrentActor, request_id: int,
             body: Approval | None = None) -> dict[str, Any]:
-    return _one(core, approve_request(core, actor, request_id, body.stage if body else None))
+    return _one(core, approve_request(core, actor, request_id, body.stage if body else None,
+                                      acts_as=body.acts_as if body else None))
 
 
 @router.post("/{request_id}/deny", summary="Deny with a reason")
 def deny(core: CoreDep, actor: CurrentActor, request_id: int, body: Denial) -> dict[str, Any]:
     return _one(core, deny_request(core, actor, request_id, body.reason))
+
+
+@router.post("/{request_id}/resend_delivery",
+             summary="Re-send the delivery: a new secret and a new one-time link for the holder")
+def resend(core: CoreDep, actor: CurrentActor, request_id: int) -> dict[str, Any]:
+    return _one(core, resend_delivery(core, actor, request_id))
 
 
 @router.post("/{request_id}/cancel", summary="Cancel your own request until it is issued")

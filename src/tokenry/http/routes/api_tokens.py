@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from fastapi import APIRouter, Query, Response
-from pydantic import BaseModel, ConfigDict, StrictBool, StrictInt, StrictStr
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
 
 from tokenry.http.deps import CoreDep, CurrentActor
 from tokenry.http.pagination import page_json
@@ -66,6 +66,9 @@ class ExceptionToken(BaseModel):
     use_case: StrictStr | None = None
     target: StrictStr | None = None
     expires_at: datetime | None = None
+    user_email: StrictStr | None = Field(
+        None, description="Who the token is bound to: required for target tokens (a service "
+        "user); personal and automation tokens default to you")
 
 
 class ExceptionTokenBody(BaseModel):
@@ -78,7 +81,8 @@ def create_exception(core: CoreDep, actor: CurrentActor, body: ExceptionTokenBod
                      response: Response) -> dict[str, Any]:
     wanted = body.api_token
     created = create_exception_token(core, actor, wanted.exception, use_case=wanted.use_case,
-                                     target=wanted.target, expires_at=wanted.expires_at)
+                                     target=wanted.target, expires_at=wanted.expires_at,
+                                     user_email=wanted.user_email)
     response.headers["Cache-Control"] = "no-store"
     return {"api_token": token_json(created.token, secret=created.secret)}
 

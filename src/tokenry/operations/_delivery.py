@@ -1,0 +1,37 @@
+"""Seal a token's secret behind a one-time link and send the link to its holder alone.
+
+Shared by the provisioner's approval (the first delivery) and the re-send (a new secret).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy.orm import Session
+
+from tokenry.core import Core
+from tokenry.domain import delivery
+from tokenry.notify import messages
+from tokenry.operations._requests import notify, request_link
+from tokenry.storage.models import AccessRequest, ApiToken, Delivery, User
+from tokenry.storage.queries import account_settings
+
+
+def send_sealed(session: Session, core: Core, request: AccessRequest, token: ApiToken,
+                secret: str, holder: User) -> Delivery:
+    now = core.clock()
+    link_secret = delivery.new_link_secret()
+    lifetime = timedelta(hours=account_settings(session, request.account_id).delivery_link_hours)
+    sealed = Delivery(account_id=request.account_id, access_request_id=request.id,
+                      token_id=token.id, recipient_id=holder.id,
+                      link_hash=delivery.link_hash(core.server_key, link_secret),
+                      ciphertext=delivery.seal(core.server_key, link_secret, secret),
+                      created_at=now, expires_at=now + lifetime)
+    session.add(sealed)
+    session.flush()
+    url = f"{core.settings.base_url}/deliveries/{link_secret}"
+    notify(session, core, request,
+           messages.delivery_link(request, request_link(core, request.id), url,
+                                  sealed.expires_at, delivery_id=sealed.id),
+           [holder])
+    return sealed
