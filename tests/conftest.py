@@ -16,12 +16,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import argon2
 import psycopg
 import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from tests.receivers import HttpReceiver, SlackStandIn, SmtpReceiver
+from tokenry.auth import passwords
 from tokenry.config import Settings
 from tokenry.core import Core, build_core
 from tokenry.http.app import create_app
@@ -47,6 +49,8 @@ def _postgres_reachable() -> str | None:
 
 
 _PG_PROBLEM = _postgres_reachable()
+# Production keeps argon2's default cost; tests hash many passwords and need none of it.
+passwords.use_parameters(argon2.profiles.CHEAPEST)
 
 
 def pytest_report_header() -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from fastapi.testclient import TestClient
@@ -54,7 +54,8 @@ def as_(email: str) -> dict[str, str]:
 def request_body(removal: date | None = None, **extra: Any) -> dict[str, Any]:
     fields = {"service_name": "Zendesk export", "purpose": "Nightly ticket export",
               "use_case": "A script reads tickets for the warehouse",
-              "removal_date": (removal or date.today() + timedelta(days=30)).isoformat(),
+              "removal_date": (removal or datetime.now(UTC).date()
+                               + timedelta(days=30)).isoformat(),
               "admin_justification": "Only admins can read all tickets"}
     fields.update(extra)
     return {"access_request": fields}

@@ -250,7 +250,7 @@ def test_the_servers_own_usage_writes_do_not_empty_the_verification_cache(
                                   poll_interval=0.05)
     watcher.start()
     try:
-        time.sleep(0.3)
+        assert watcher.ready.wait(10)
         cleared.clear()  # the initial clear on (re)connect
         identity = core.verifier.authenticate_header("default", header)
         assert identity.token_id is not None
@@ -258,8 +258,11 @@ def test_the_servers_own_usage_writes_do_not_empty_the_verification_cache(
                           user_id=identity.user.id, ip="1.2.3.4", user_agent="t",
                           endpoint="GET /x", now=core.clock())
         core.usage.flush(core.db)
-        time.sleep(0.3)
-        assert cleared == []
+        looked = watcher.rounds
+        deadline = time.monotonic() + 10
+        while watcher.rounds < looked + 2 and time.monotonic() < deadline:
+            time.sleep(0.01)  # until the watcher has looked twice since the flush committed
+        assert watcher.rounds >= looked + 2 and cleared == []
         core.verifier.authenticate_header("default", header, cached_only=True)  # still a hit
         from tokenry.operations.update_token import update_token
 

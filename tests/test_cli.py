@@ -163,3 +163,22 @@ def test_init_then_serve_checks_on_a_fresh_database(tmp_path: Path) -> None:
     current = runner.invoke(app, ["db", "current"], env=env)
     revisions = current.output.split()
     assert revisions[0] == "current:" and revisions[1] == revisions[3] and revisions[1] != "None"
+
+
+def test_version_prints_the_package_version(cli: Any) -> None:
+    from importlib.metadata import version
+
+    result = cli("--version")
+    assert result.exit_code == 0 and result.output.strip() == f"tokenry {version('tokenry')}"
+
+
+def test_the_cli_does_not_load_the_web_stack_or_hash_at_import() -> None:
+    import subprocess
+    import sys
+
+    probe = ("import sys, time; t = time.perf_counter(); import tokenry.cli; "
+             "print(sorted(m for m in ('fastapi', 'uvicorn', 'starlette', 'icalendar', "
+             "'jinja2') if m in sys.modules))")
+    loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                            check=True).stdout.strip()
+    assert loaded == "[]"

@@ -76,7 +76,7 @@ def test_a_request_goes_from_submission_to_an_issued_token(people: None, core: C
     by_manager = as_json(approve(cli, request_id, BOSS, "--stage", "manager", "--json"))
     assert by_manager["access_request"]["state"] == "manager_approved"
     refused(approve(cli, request_id, BOSS, "--stage", "manager"),
-            "manager_approved", "the manager approval is not open")
+            "The manager already approved this request", "it now waits for a")
 
     summary = ok(approve(cli, request_id, PROVISIONER)).output
     issued = as_json(cli("requests", "show", str(request_id), "--json"))["access_request"]
@@ -94,20 +94,20 @@ def test_approving_with_the_provisioner_stage_too_early_is_refused(people: None,
                                                                    cli: Cli) -> None:
     request_id = submit(cli, core)["id"]
     refused(approve(cli, request_id, PROVISIONER, "--stage", "provisioner"),
-            "the provisioner approval is not open")
+            "still waits for the manager's approval")
     assert cli("requests", "approve", str(request_id), "--stage", "ceo").exit_code == 2
 
 
 def test_submit_names_every_missing_field(people: None, core: Core, cli: Cli) -> None:
     result = cli("requests", "submit", "--service", "Billing", "--as", REQUESTER)
-    refused(result, "purpose", "use_case", "removal_date")
+    refused(result, "--purpose", "--use-case", "--removal-date")  # the CLI's own words
 
 
 def test_submit_refuses_a_removal_date_that_is_not_a_date(people: None, core: Core,
                                                           cli: Cli) -> None:
     result = cli("requests", "submit", "--service", "Billing", "--purpose", "p",
                  "--use-case", "u", "--removal-date", "31/01/2030", "--as", REQUESTER)
-    refused(result, "removal_date", "'31/01/2030' is not a date (YYYY-MM-DD)")
+    refused(result, "--removal-date", "'31/01/2030' is not a date (YYYY-MM-DD)")
 
 
 def test_deny_needs_a_reason(people: None, core: Core, cli: Cli) -> None:
@@ -145,7 +145,7 @@ def test_another_agent_can_neither_approve_nor_cancel_a_request(people: None, co
            "agent", "--manager", BOSS))
     request_id = submit(cli, core)["id"]
     refused(approve(cli, request_id, "peer@example.com"),
-            "Only the requester's recorded manager can give the manager approval")
+            "waits for the requester's manager; only they can approve it")
     refused(cli("requests", "cancel", str(request_id), "--yes", "--as", "peer@example.com"),
             "Only the requester can cancel")
     refused(cli("requests", "show", str(request_id), "--as", "peer@example.com"),
@@ -192,7 +192,7 @@ def test_a_provisioner_issues_a_target_exception_token_bound_to_a_service_user(
 
 def test_an_automation_exception_token_needs_a_use_case(people: None, cli: Cli) -> None:
     refused(cli("tokens", "create", "--exception", "automation", "--as", PROVISIONER),
-            "use_case")
+            "--use-case")
     created = as_json(cli("tokens", "create", "--exception", "automation", "--use-case",
                           "nightly sync", "--as", PROVISIONER, "--json"))["api_token"]
     assert created["description"] == "Pat Rov - nightly sync"

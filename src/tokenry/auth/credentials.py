@@ -48,8 +48,8 @@ def parse_authorization(header: str | None) -> Credential | None:
     except (binascii.Error, ValueError):
         return None
     user, sep, secret = decoded.partition(":")
-    if not sep or not user or not secret:
-        return None
+    if not sep or not user or not secret or not decoded.isprintable():
+        return None  # a NUL or other control character is never part of an email or secret
     if user.lower().endswith(TOKEN_MARKER):
         email = user[: -len(TOKEN_MARKER)].strip().lower()
         return TokenCredential(secret=secret, email=email) if email else None

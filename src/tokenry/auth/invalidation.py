@@ -35,6 +35,10 @@ class InvalidationWatcher:
         self._on_change = on_change
         self._poll = poll_interval
         self._stop = threading.Event()
+        # Set once the watcher sees every later change; ``rounds`` counts the times it has
+        # looked since, so a caller (a health check, a test) knows it has had its chance.
+        self.ready = threading.Event()
+        self.rounds = 0
         self._thread = threading.Thread(target=self._run, name="tokenry-invalidation",
                                         daemon=True)
 
@@ -61,9 +65,11 @@ class InvalidationWatcher:
         with psycopg.connect(conninfo, autocommit=True) as connection:
             connection.execute(f"LISTEN {IDENTITY_CHANNEL}")
             self._on_change()  # anything committed before LISTEN took effect
+            self.ready.set()
             while not self._stop.is_set():
                 for _ in connection.notifies(timeout=self._poll, stop_after=1):
                     self._on_change()
+                self.rounds += 1
 
     def _watch_sqlite(self) -> None:
         database = self._url.database
@@ -74,10 +80,12 @@ class InvalidationWatcher:
         query = "SELECT value FROM server_info WHERE key = ?"
         try:
             last = connection.execute(query, (GENERATION_KEY,)).fetchone()
+            self.ready.set()
             while not self._stop.wait(self._poll):
                 current = connection.execute(query, (GENERATION_KEY,)).fetchone()
                 if current != last:
                     last = current
                     self._on_change()
+                self.rounds += 1
         finally:
             connection.close()

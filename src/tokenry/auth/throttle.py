@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import heapq
 import math
 import threading
 import time
@@ -44,8 +45,18 @@ class FailureThrottle:
             self._failures[source] = (started, count + 1)
 
     def _prune(self, now: float) -> None:
+        """Drop ended windows; if the table is still full, the oldest windows of sources
+        that are not throttled make room, and only then the oldest throttled ones.
+
+        Emptying the table instead (or evicting plainly by age) would let a flood of
+        failures from many new sources unthrottle the attacker whose window began first.
+        """
         expired = [s for s, (t, _) in self._failures.items() if t + self._window <= now]
         for source in expired:
             del self._failures[source]
-        if len(self._failures) >= self._max_sources:
-            self._failures.clear()
+        excess = len(self._failures) - self._max_sources + 1
+        if excess > 0:
+            oldest = heapq.nsmallest(excess, self._failures.items(),
+                                     key=lambda item: (item[1][1] >= self._limit, item[1][0]))
+            for source, _ in oldest:
+                del self._failures[source]

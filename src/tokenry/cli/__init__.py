@@ -8,6 +8,21 @@ from tokenry.cli import admin, jobs, reports, requests, tokens, users
 
 app = typer.Typer(name="tokenry", help="tokenry: a self-hosted authority for admin API tokens.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
+
+
+def _version(show: bool) -> None:
+    if show:
+        from importlib.metadata import version
+
+        typer.echo(f"tokenry {version('tokenry')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(_version_flag: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True,
+        help="Print the version and exit.")) -> None:
+    """tokenry: a self-hosted authority for admin API tokens."""
 app.command("init")(admin.init)
 app.command("serve")(admin.serve)
 app.add_typer(admin.db_app, name="db")

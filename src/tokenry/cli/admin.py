@@ -6,7 +6,6 @@ from datetime import datetime
 from typing import Annotated
 
 import typer
-import uvicorn
 
 from tokenry.cli.common import (
     AccountOption,
@@ -23,7 +22,6 @@ from tokenry.cli.common import (
 )
 from tokenry.core import Core
 from tokenry.domain.settings import check_known, coerce
-from tokenry.http.app import create_app
 from tokenry.operations.account_settings import get_account_settings, update_account_settings
 from tokenry.operations.accounts import create_account, list_accounts
 from tokenry.operations.audit_log import AuditFilter, list_audit_events
@@ -58,14 +56,22 @@ def init() -> None:
 def serve(host: Annotated[str | None, typer.Option(help="Address to listen on.")] = None,
           port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None) -> None:
     """Run the HTTP server (refuses to start on an out-of-date schema)."""
+    import uvicorn  # the web stack loads only for the command that serves
+
+    from tokenry.http.app import create_app
+    from tokenry.logs import logging_config
+
     with open_core() as core:
         _bootstrap_and_report(core)
         settings = core.settings
         app = create_app(settings, core)
         with handled():
+            # One logging configuration for tokenry's lines and uvicorn's: same format, a
+            # request id on each, secrets in paths redacted, tokenry's INFO lines kept.
             uvicorn.run(app, host=host or settings.host, port=port or settings.port,
-                        log_level=settings.log_level, proxy_headers=True,
-                        forwarded_allow_ips=settings.forwarded_allow_ips)
+                        log_config=logging_config(settings), log_level=settings.log_level,
+                        proxy_headers=bool(settings.forwarded_allow_ips),
+                        forwarded_allow_ips=settings.forwarded_allow_ips or None)
 
 
 @db_app.command("upgrade")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -34,6 +35,19 @@ AccountOption = Annotated[str | None, typer.Option(
 YesOption = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")]
 
 
+# The operations name API fields; whoever uses the CLI typed flags, so errors speak of flags.
+FLAGS = {"service_name": "--service", "removal_date": "--removal-date", "use_case": "--use-case",
+         "purpose": "--purpose", "for_email": "--for", "admin_required": "--admin-required",
+         "admin_justification": "--justification", "extends_request_id": "--extends",
+         "acts_as": "--acts-as", "user_email": "--user", "expires_at": "--expires-at",
+         "unused_days": "--unused-days", "per_page": "--per-page"}
+_FIELD = re.compile(r"(?<![\w-])(" + "|".join(FLAGS) + r")(?![\w-])")
+
+
+def flag_words(text: str) -> str:
+    return _FIELD.sub(lambda match: FLAGS[match.group(1)], text)
+
+
 def fail(message: str, code: int = 1) -> NoReturn:
     err.print(f"[bold red]error:[/] {message}", highlight=False)
     raise typer.Exit(code)
@@ -49,9 +63,9 @@ def handled() -> Iterator[None]:
             f"  {field}: {problem}" for field, problems in error.details.items()
             for problem in problems if problem not in error.description
         ]
-        fail("\n".join(lines))
+        fail(flag_words("\n".join(lines)))
     except TokenryError as error:
-        fail(error.description)
+        fail(flag_words(error.description))
     except (SchemaOutOfDate, SecretMismatch, SecretKeyError) as error:
         fail(str(error), code=2)
     except OperationalError as error:

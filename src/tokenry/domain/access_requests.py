@@ -12,6 +12,7 @@ from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 
 from tokenry.domain.errors import Conflict, Forbidden, Invalid
+from tokenry.domain.text import LONG_TEXT, check_text
 
 
 class RequestState(StrEnum):
@@ -43,6 +44,8 @@ ADMIN_NOT_REQUIRED_ADVICE = (
 )
 STALE_REASON = "closed automatically: no decision within the allowed time"
 REQUIRED_FIELDS = ("service_name", "purpose", "use_case", "removal_date")
+TEXT_LIMITS = {"service_name": 200, "purpose": LONG_TEXT, "use_case": LONG_TEXT,
+               "admin_justification": LONG_TEXT, "for_email": 254}
 
 
 def check_transition(current: str, target: RequestState) -> None:
@@ -61,6 +64,9 @@ def validate_submission(fields: dict[str, object], *, today: date,
     if missing:
         raise Invalid(f"Missing required field(s): {', '.join(missing)}",
                       {name: ["is required"] for name in missing})
+    for name, limit in TEXT_LIMITS.items():
+        if isinstance(fields.get(name), str):
+            check_text(str(fields[name]), limit=limit, field=name)
     removal = fields["removal_date"]
     if not isinstance(removal, date) or isinstance(removal, datetime):
         raise Invalid.field("removal_date", "must be a date (YYYY-MM-DD)")
@@ -104,21 +110,24 @@ def check_holder(*, holder_id: int, requester_manager_id: int | None,
 
 
 def check_manager(*, actor_id: int, requester_id: int, holder_id: int,
-                  requester_manager_id: int | None) -> None:
+                  requester_manager_id: int | None, verb: str = "approve") -> None:
     if actor_id in (requester_id, holder_id):
-        raise Forbidden("Nobody can approve their own request.")
+        raise Forbidden(f"Nobody can {verb} their own request.")
     if requester_manager_id != actor_id:
-        raise Forbidden("Only the requester's recorded manager can give the manager approval.")
+        raise Forbidden(f"This request waits for the requester's manager; only they can "
+                        f"{verb} it at this stage.")
 
 
 def check_provisioner(*, actor_id: int, is_provisioner: bool, requester_id: int,
-                      holder_id: int, manager_id: int | None) -> None:
+                      holder_id: int, manager_id: int | None, verb: str = "approve") -> None:
     if not is_provisioner:
-        raise Forbidden("Only a provisioner of this account can give the final approval.")
+        raise Forbidden(f"This request waits for a provisioner; only a provisioner of this "
+                        f"account can {verb} it at this stage.")
     if actor_id in (requester_id, holder_id):
-        raise Forbidden("Nobody can approve their own request.")
+        raise Forbidden(f"Nobody can {verb} their own request; another provisioner must.")
     if actor_id == manager_id:
-        raise Forbidden("The provisioner must be someone other than the approving manager.")
+        raise Forbidden(f"You approved this request as the manager, so another provisioner "
+                        f"must {verb} it.")
 
 
 def check_can_decide(*, actor_id: int, state: str, requester_id: int, holder_id: int,
@@ -127,10 +136,21 @@ def check_can_decide(*, actor_id: int, state: str, requester_id: int, holder_id:
     """Denial: by the manager at the first stage, a provisioner at the second."""
     if state == S.SUBMITTED:
         check_manager(actor_id=actor_id, requester_id=requester_id, holder_id=holder_id,
-                      requester_manager_id=requester_manager_id)
+                      requester_manager_id=requester_manager_id, verb="deny")
     else:
         check_provisioner(actor_id=actor_id, is_provisioner=is_provisioner,
-                          requester_id=requester_id, holder_id=holder_id, manager_id=manager_id)
+                          requester_id=requester_id, holder_id=holder_id, manager_id=manager_id,
+                          verb="deny")
+
+
+def stage_not_open(state: str, stage: str) -> str:
+    """Why the decision the caller meant to make is not open, and what the request waits for."""
+    if state == S.SUBMITTED:
+        return (f"This request still waits for the manager's approval; the {stage} decision "
+                "comes after it.")
+    if state == S.MANAGER_APPROVED:
+        return ("The manager already approved this request; it now waits for a provisioner.")
+    return f"This request is {state}; it no longer waits for a {stage} decision."
 
 
 def check_can_cancel(*, actor_id: int, requester_id: int, holder_id: int) -> None:
@@ -142,7 +162,7 @@ def validate_denial_reason(reason: str | None) -> str:
     text = (reason or "").strip()
     if not text:
         raise Invalid.field("reason", "a reason is required to deny a request")
-    return text[:1000]
+    return check_text(text, limit=1000, field="reason")
 
 
 def denial_message(reason: str) -> str:

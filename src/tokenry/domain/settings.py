@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 from tokenry.domain.errors import Invalid
+from tokenry.domain.text import check_text
 
 SECRET_SETTINGS = frozenset({"webhook_secret", "slack_bot_token"})  # write-only: set or not
 GROUPS = {
@@ -144,7 +146,8 @@ def _boolean(key: str, value: Any) -> bool:
 
 
 def _integer(key: str, value: Any) -> int:
-    if isinstance(value, str) and value.strip().isdigit():
+    # str.isdigit() accepts "²" and other digits int() refuses: only ASCII digits count
+    if isinstance(value, str) and re.fullmatch(r"[0-9]{1,6}", value.strip()):
         value = int(value)
     if isinstance(value, bool) or not isinstance(value, int):
         raise Invalid.field(key, "must be a whole number")
@@ -159,10 +162,10 @@ def _day_list(key: str, value: Any) -> tuple[int, ...]:
         value = [part for part in value.replace(" ", "").split(",") if part]
     if not isinstance(value, list | tuple):
         raise Invalid.field(key, "must be a list of days, e.g. 7,1")
-    try:
-        days = sorted({int(v) for v in value if not isinstance(v, bool)}, reverse=True)
-    except (TypeError, ValueError):
-        raise Invalid.field(key, "must be a list of whole numbers of days") from None
+    if not all((isinstance(v, int) and not isinstance(v, bool))
+               or (isinstance(v, str) and re.fullmatch(r"[0-9]{1,3}", v)) for v in value):
+        raise Invalid.field(key, "must be a list of whole numbers of days")
+    days = sorted({int(v) for v in value}, reverse=True)
     if len(days) != len(value) or any(not 1 <= d <= 365 for d in days) or len(days) > 10:
         raise Invalid.field(key, "must be up to 10 distinct days between 1 and 365")
     return tuple(days)
@@ -171,7 +174,7 @@ def _day_list(key: str, value: Any) -> tuple[int, ...]:
 def _text(key: str, value: Any) -> str:
     if not isinstance(value, str):
         raise Invalid.field(key, "must be text")
-    text = value.strip()
+    text = check_text(value.strip(), limit=2000, field=key)
     if key.endswith("_url") and text and not text.startswith(("http://", "https://")):
         raise Invalid.field(key, "must be an http:// or https:// URL")
     if len(text) > 2000:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 from tokenry.domain.errors import Conflict, Forbidden, Invalid, LimitReached
+from tokenry.domain.text import check_text
 
 STANDARD_LIMIT = 256
 LARGE_LIMIT = 2048
@@ -32,20 +33,26 @@ def check_room_for_one_more(*, large_limit: bool, current_count: int) -> None:
 
 
 def validate_description(description: str | None) -> str:
-    text = (description or "").strip()
-    if len(text) > MAX_DESCRIPTION:
-        raise Invalid.field("description", f"must be at most {MAX_DESCRIPTION} characters")
-    return text
+    return check_text((description or "").strip(), limit=MAX_DESCRIPTION, field="description")
 
 
-def validate_expiry(expires_at: datetime | None, now: datetime) -> datetime | None:
+def validate_expiry(expires_at: datetime | None, now: datetime,
+                    max_lifetime_days: int) -> datetime | None:
+    """A future moment with a time zone, within the account's maximum lifetime."""
     if expires_at is None:
         return None
     if expires_at.tzinfo is None:
         raise Invalid.field("expires_at",
                             "must include a time zone (for example 2027-01-31T23:59:59Z)")
+    try:
+        expires_at = expires_at.astimezone(UTC)
+    except OverflowError:  # 9999-12-31T23:59:59-05:00 lies past the end of the calendar
+        raise Invalid.field("expires_at", "is too far in the future") from None
     if expires_at <= now:
         raise Invalid.field("expires_at", "must be in the future")
+    if expires_at > now + timedelta(days=max_lifetime_days):
+        raise Invalid.field("expires_at", f"must be within {max_lifetime_days} days (the "
+                            "account's maximum lifetime, max_request_lifetime_days)")
     return expires_at
 
 

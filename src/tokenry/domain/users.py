@@ -6,6 +6,7 @@ import re
 from enum import StrEnum
 
 from tokenry.domain.errors import Forbidden, Invalid
+from tokenry.domain.text import check_text
 
 EMAIL_PATTERN = re.compile(r"^[^@\s/:]+@[^@\s/:]+\.[^@\s/:]+$")
 
@@ -19,7 +20,7 @@ class Role(StrEnum):
 def normalise_email(email: str) -> str:
     """Emails are compared case-insensitively; ``/`` and ``:`` would break Basic auth."""
     cleaned = email.strip().lower()
-    if not EMAIL_PATTERN.match(cleaned) or len(cleaned) > 254:
+    if not EMAIL_PATTERN.match(cleaned) or len(cleaned) > 254 or not cleaned.isprintable():
         raise Invalid.field("email", f"{email!r} is not a valid email address")
     return cleaned
 
@@ -36,7 +37,7 @@ def validate_name(name: str) -> str:
     cleaned = name.strip()
     if not cleaned or len(cleaned) > 200:
         raise Invalid.field("name", "a name of 1 to 200 characters is required")
-    return cleaned
+    return check_text(cleaned, limit=200, field="name")
 
 
 def may_sign_in(*, verified: bool, suspended: bool) -> bool:

@@ -14,9 +14,11 @@ from starlette.concurrency import run_in_threadpool
 from tokenry.auth.invalidation import InvalidationWatcher
 from tokenry.config import Settings
 from tokenry.core import Core, build_core
+from tokenry.http.docs import install_docs
 from tokenry.http.errors import install_error_handlers
 from tokenry.http.openapi import install_openapi
 from tokenry.http.redaction import protect_access_log
+from tokenry.http.request_id import RequestIdMiddleware
 from tokenry.http.routes import (
     access_requests,
     api_tokens,
@@ -29,6 +31,7 @@ from tokenry.http.routes import (
     verify,
 )
 from tokenry.http.routes import settings as account_settings
+from tokenry.http.security_headers import SecurityHeadersMiddleware
 from tokenry.http.suffix import JsonSuffixMiddleware
 from tokenry.jobs.runner import run_jobs
 from tokenry.notify.worker import deliver_due, release_own_leases
@@ -86,7 +89,10 @@ def create_app(settings: Settings, core: Core | None = None) -> FastAPI:
             await _in_thread("usage", lambda: core.usage.flush(core.db))
 
     app = FastAPI(title="tokenry", version="0.1.0", lifespan=lifespan,
-                  docs_url="/api/docs", openapi_url="/api/openapi.json", redoc_url=None)
+                  docs_url=None, openapi_url="/api/openapi.json", redoc_url=None)
+    # A trailing-slash redirect would be built from the Host header (an open redirect);
+    # JsonSuffixMiddleware answers the slash form directly instead.
+    app.router.redirect_slashes = False
     app.state.core = core
     protect_access_log()
     install_error_handlers(app)
@@ -94,5 +100,8 @@ def create_app(settings: Settings, core: Core | None = None) -> FastAPI:
                    access_requests, deliveries, calendar, reports):
         app.include_router(module.router)
     app.add_middleware(JsonSuffixMiddleware)
+    app.add_middleware(SecurityHeadersMiddleware)
+    app.add_middleware(RequestIdMiddleware)
     install_openapi(app)
+    install_docs(app, "/api/openapi.json")
     return app

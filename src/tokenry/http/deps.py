@@ -28,12 +28,19 @@ def client_ip(request: Request) -> str:
     return str(client[0]) if client else "unknown"
 
 
+AMBIGUOUS = "ambiguous: several Authorization headers"
+
+
 def _auth_headers(raw: list[tuple[bytes, bytes]]) -> tuple[str | None, str | None, str]:
     """Authorization, Host and User-Agent in one pass over the raw ASGI headers."""
     authorization = host = None
     agent = ""
     for name, value in raw:
         if name == b"authorization":
+            if authorization is not None:
+                # Two credentials on one request: which one a proxy checked and which one
+                # we would use could differ, so neither is believed.
+                return AMBIGUOUS, host, agent
             authorization = value.decode("latin-1")
         elif name == b"host":
             host = value.decode("latin-1")
@@ -50,6 +57,8 @@ async def authenticate(request: Request) -> Identity:
     core.throttle.check(source)
     header, host, agent = _auth_headers(scope["headers"])
     try:
+        if header == AMBIGUOUS:
+            raise Unauthenticated(AMBIGUOUS)
         subdomain = subdomain_from_host(host, core.settings.base_domain,
                                         core.settings.default_subdomain)
         try:

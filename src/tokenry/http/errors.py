@@ -20,6 +20,7 @@ from tokenry.domain.errors import (
     TokenryError,
     Unauthenticated,
 )
+from tokenry.logs import redact
 
 log = logging.getLogger("tokenry.http")
 UNAUTHENTICATED_BODY = {"error": "Couldn't authenticate you"}
@@ -77,7 +78,7 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _unexpected(request: Request, error: Exception) -> JSONResponse:
         incident = uuid.uuid4().hex[:12]
         log.error("unhandled error %s on %s %s: %s", incident, request.method,
-                  request.url.path, type(error).__name__, exc_info=error)
+                  redact(request.url.path), type(error).__name__, exc_info=error)
         return JSONResponse({"error": "InternalError",
                              "description": f"Something went wrong (incident {incident})."},
                             status_code=500)

@@ -1,27 +1,21 @@
 """Keep credentials that travel in a URL path out of the access log.
 
 A delivery link (``/deliveries/{secret}``) and a calendar feed (``/calendar/{secret}.ics``)
-are credentials by design, and uvicorn's access log prints every path.
+are credentials by design, and uvicorn's access log prints every path. tokenry's own logging
+configuration (``tokenry.logs``) redacts every finished line; this filter also protects an
+access log that someone else configured (tokenry embedded in another server).
 """
 
 from __future__ import annotations
 
 import logging
-import re
 from typing import Any
 
-_SECRET_PATHS = (
-    (re.compile(r"/calendar/[^/?\s\"]+\.ics"), "/calendar/[redacted].ics"),
-    (re.compile(r"/deliveries/[^/?\s\"]+"), "/deliveries/[redacted]"),
-)
+from tokenry import logs
 
 
 def redact(value: Any) -> Any:
-    if not isinstance(value, str):
-        return value
-    for pattern, replacement in _SECRET_PATHS:
-        value = pattern.sub(replacement, value)
-    return value
+    return logs.redact(value) if isinstance(value, str) else value
 
 
 class RedactPathSecrets(logging.Filter):

@@ -8,7 +8,9 @@ from sqlalchemy import func, select
 
 from tokenry.core import Core
 from tokenry.domain.settings import AccountSettings
-from tokenry.jobs._shared import delete_token, scheduler
+from tokenry.jobs._shared import delete_token, holder_and_provisioners, scheduler
+from tokenry.notify import messages
+from tokenry.notify.outbox import enqueue
 from tokenry.operations._common import set_token_active
 from tokenry.storage.models import ApiToken
 
@@ -25,6 +27,14 @@ def deactivate_unused(core: Core, account_id: int, policy: AccountSettings) -> i
         for token in tokens:
             set_token_active(session, core, scheduler(account_id), token, False,
                              f"unused for {policy.inactivity_days} days")
+            deleted_on = "" if policy.deactivated_retention_days == 0 else (
+                f"; it will be deleted on "
+                f"{(core.clock() + timedelta(days=policy.deactivated_retention_days)).date()} "
+                "unless an admin reactivates it")
+            enqueue(session, core, account_id, messages.token_event(
+                token, "deactivated", "deactivated-inactive",
+                f"was deactivated: unused for {policy.inactivity_days} days{deleted_on}",
+                None), holder_and_provisioners(session, token))
     return len(tokens)
 
 

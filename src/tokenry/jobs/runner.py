@@ -17,7 +17,7 @@ from sqlalchemy import select, text
 from tokenry.core import Core
 from tokenry.domain.errors import Invalid
 from tokenry.domain.settings import AccountSettings
-from tokenry.jobs import expiry, inactivity, requests
+from tokenry.jobs import expiry, inactivity, reminders, requests
 from tokenry.storage.models import Account
 from tokenry.storage.queries import account_settings
 
@@ -27,11 +27,13 @@ Job = Callable[[Core, int, AccountSettings], int]
 # Order matters: stale requests close before anything else; reminders go out before the
 # expiry step deactivates; deletion after grace runs last.
 JOBS: dict[str, Job] = {
+    "remind_pending_approvers": reminders.remind_pending_approvers,
     "close_stale_requests": requests.close_stale_requests,
     "lapse_unread_deliveries": requests.lapse_unread_deliveries,
     "retire_extended_tokens": requests.retire_extended_tokens,
     "send_expiry_reminders": expiry.send_expiry_reminders,
     "expire_tokens": expiry.expire_tokens,
+    "warn_before_inactivity": reminders.warn_before_inactivity,
     "deactivate_unused": inactivity.deactivate_unused,
     "delete_expired_after_grace": expiry.delete_expired_after_grace,
     "delete_long_deactivated": inactivity.delete_long_deactivated,

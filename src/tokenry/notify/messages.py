@@ -1,5 +1,5 @@
 """The words of every notification. None carries a token; the delivery link goes only to
-private channels (the recipient's e-mail and the signed webhook)."""
+private channels (the holder's e-mail and Slack direct message)."""
 
 from __future__ import annotations
 
@@ -16,21 +16,46 @@ def _request_data(request: AccessRequest, link: str) -> dict[str, object]:
             "removal_date": request.removal_date.isoformat()}
 
 
-def submitted(request: AccessRequest, link: str, requester: User) -> Message:
+def review(request: AccessRequest, holder: User, link: str) -> str:
+    """What a reviewer must judge, in every message that asks for a decision."""
+    admin = (f"required: {request.admin_justification}" if request.admin_required
+             else "not required")
+    return (f"Holder: {holder.name} ({holder.email})\nService: {request.service_name}\n"
+            f"Purpose: {request.purpose}\nUse case: {request.use_case}\n"
+            f"Admin level: {admin}\nRemoval date: {request.removal_date}\nReview it: {link}")
+
+
+def submitted(request: AccessRequest, link: str, requester: User, holder: User) -> Message:
     return Message(
         "request.submitted", f"request:{request.id}:submitted",
         f"API token request #{request.id} needs your approval",
-        f"{requester.name} asks for an admin API token for {request.service_name} until "
-        f"{request.removal_date}. Purpose: {request.purpose}\nReview it: {link}",
+        f"{requester.name} asks for an admin API token. As their manager, approve or deny "
+        f"it.\n{review(request, holder, link)}",
         _request_data(request, link))
 
 
-def manager_approved(request: AccessRequest, link: str, manager: User) -> Message:
+def manager_approved(request: AccessRequest, link: str, manager: User,
+                     holder: User) -> Message:
     return Message(
         "request.manager_approved", f"request:{request.id}:manager_approved",
         f"API token request #{request.id} is ready for provisioning",
-        f"{manager.name} approved request #{request.id} ({request.service_name}, until "
-        f"{request.removal_date}). A provisioner's review is needed: {link}",
+        f"{manager.name} approved request #{request.id}. A provisioner's review is needed: "
+        f"approve (which issues the token) or deny it.\n{review(request, holder, link)}",
+        _request_data(request, link))
+
+
+def pending_reminder(request: AccessRequest, link: str, holder: User, *,
+                     closes_on: str | None = None) -> Message:
+    """A request still waits for the recipient's decision; ``closes_on`` when it is its last
+    day before it closes by itself."""
+    kind = "closing" if closes_on else "reminder"
+    waits = "the manager's approval" if request.state == "submitted" else "a provisioner"
+    when = (f"It closes by itself on {closes_on} unless someone decides."
+            if closes_on else "It is still waiting.")
+    return Message(
+        f"request.{kind}", f"request:{request.id}:{request.state}:{kind}",
+        f"Reminder: API token request #{request.id} waits for your decision",
+        f"Request #{request.id} waits for {waits}. {when}\n{review(request, holder, link)}",
         _request_data(request, link))
 
 

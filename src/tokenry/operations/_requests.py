@@ -6,6 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tokenry.core import Core
+from tokenry.domain.access_requests import RequestState
 from tokenry.domain.audit import SourceType
 from tokenry.domain.errors import NotFound
 from tokenry.notify.outbox import Message, enqueue
@@ -35,6 +36,16 @@ def user(session: Session, user_id: int | None) -> User | None:
 def provisioners(session: Session, account_id: int) -> list[User]:
     return list(session.scalars(select(User).where(
         User.account_id == account_id, User.provisioner.is_(True), User.suspended.is_(False))))
+
+
+def deciders(session: Session, request: AccessRequest) -> list[User | None]:
+    """Who can make the decision a pending request waits for: the requester's manager, then
+    the provisioners who are not the requester, the holder or the approving manager."""
+    if request.state == RequestState.SUBMITTED:
+        requester = user(session, request.requester_id)
+        return [user(session, requester.manager_id) if requester else None]
+    return [p for p in provisioners(session, request.account_id)
+            if p.id not in (request.requester_id, request.holder_id, request.manager_id)]
 
 
 def notify(session: Session, core: Core, request: AccessRequest, message: Message,

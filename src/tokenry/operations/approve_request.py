@@ -17,6 +17,7 @@ from tokenry.domain.access_requests import (
     check_provisioner,
     check_transition,
     expiry_of,
+    stage_not_open,
 )
 from tokenry.domain.audit import Action
 from tokenry.domain.errors import Conflict, Forbidden, Invalid, NotFound
@@ -27,9 +28,9 @@ from tokenry.operations._common import acting_user, require_proven_person, requi
 from tokenry.operations._delivery import send_sealed
 from tokenry.operations._requests import (
     audit_request,
+    deciders,
     find_request,
     notify,
-    provisioners,
     request_link,
     user,
 )
@@ -55,8 +56,7 @@ def approve_request(core: Core, actor: Actor, request_id: int,
             raise Invalid.field("stage", f"use one of: {', '.join(STAGES)}")
         request = find_request(session, actor.account_id, request_id, lock=True)
         if stage is not None and STAGES[stage] != request.state:
-            raise Conflict(f"This request is {request.state}; the {stage} approval is not "
-                           "open (it was already decided or is not due yet).")
+            raise Conflict(stage_not_open(request.state, stage))
         requester = user(session, request.requester_id)
         assert requester is not None
         if request.state == RequestState.SUBMITTED:
@@ -82,9 +82,11 @@ def _approve_as_manager(session: Session, core: Core, actor: Actor, request: Acc
     audit_request(session, core, actor, request, Action.APPROVE,
                   f"Manager approved request #{request.id}",
                   state=[RequestState.SUBMITTED, request.state])
+    holder = user(session, request.holder_id)
+    assert holder is not None
     notify(session, core, request,
-           messages.manager_approved(request, request_link(core, request.id), approver),
-           list(provisioners(session, request.account_id)))
+           messages.manager_approved(request, request_link(core, request.id), approver, holder),
+           deciders(session, request))  # only provisioners who may decide are asked
 
 
 def _approve_as_provisioner(session: Session, core: Core, actor: Actor, request: AccessRequest,

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import select
 
 from tokenry.core import Core
+from tokenry.domain.errors import Invalid
 from tokenry.operations._common import paginate, require_account_admin
 from tokenry.operations.context import Actor, Page, PageRequest
 from tokenry.storage.models import AuditEvent
@@ -21,6 +22,17 @@ class AuditFilter:
     action: str | None = None
     since: datetime | None = None
     until: datetime | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("since", "until"):
+            moment = getattr(self, name)
+            if moment is None:
+                continue
+            try:  # a time zone far from UTC can carry a year-9999 moment past the calendar
+                object.__setattr__(self, name, moment.astimezone(UTC) if moment.tzinfo
+                                   else moment.replace(tzinfo=UTC))
+            except OverflowError:
+                raise Invalid.field(name, "is outside the range of dates") from None
 
 
 def list_audit_events(core: Core, actor: Actor, filters: AuditFilter,

@@ -41,9 +41,10 @@ class PageRequest:
 
     def __post_init__(self) -> None:
         from tokenry.domain.errors import Invalid
+        from tokenry.domain.text import MAX_PAGE
 
-        if self.page < 1:
-            raise Invalid.field("page", "must be 1 or more")
+        if not 1 <= self.page <= MAX_PAGE:
+            raise Invalid.field("page", f"must be between 1 and {MAX_PAGE}")
         if not 1 <= self.per_page <= 100:
             raise Invalid.field("per_page", "must be between 1 and 100")
 

@@ -48,7 +48,8 @@ def issue_token(session: Session, core: Core, actor: Actor, *, description: str 
     """Create a token inside the caller's transaction (the caller checks who may)."""
     now = core.clock()
     description = validate_description(description)
-    expires_at = validate_expiry(expires_at, now)
+    expires_at = validate_expiry(
+        expires_at, now, account_settings(session, actor.account_id).max_request_lifetime_days)
     _check_bound_user(session, actor.account_id, user_id)
     # Locking the account row serialises creations per account, so the limit holds
     # under concurrent requests (SQLite gets the same from BEGIN IMMEDIATE).

@@ -93,7 +93,7 @@ def submit_request(core: Core, actor: Actor, submission: Submission) -> AccessRe
                       f"Submitted request #{request.id} for {holder.email} until {removal}",
                       state=[None, request.state], removal_date=[None, removal.isoformat()])
         notify(session, core, request,
-               messages.submitted(request, request_link(core, request.id), requester),
+               messages.submitted(request, request_link(core, request.id), requester, holder),
                [user(session, requester.manager_id)])
     return request
 

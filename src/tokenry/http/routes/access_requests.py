@@ -5,12 +5,21 @@ from __future__ import annotations
 from datetime import date
 from typing import Any, Literal
 
-from fastapi import APIRouter, Query
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
+from fastapi import APIRouter
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from tokenry.core import Core
 from tokenry.http.deps import CoreDep, CurrentActor
 from tokenry.http.pagination import page_json
+from tokenry.http.params import (
+    BodyId,
+    LongText,
+    PageNumber,
+    PerPage,
+    RecordId,
+    ShortQuery,
+    ShortText,
+)
 from tokenry.operations._requests import request_link
 from tokenry.operations.approve_request import approve_request
 from tokenry.operations.context import PageRequest
@@ -26,14 +35,14 @@ router = APIRouter(prefix="/api/v2/access_requests", tags=["access requests"])
 
 class NewRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    service_name: StrictStr | None = Field(None, max_length=200)
-    purpose: StrictStr | None = None
-    use_case: StrictStr | None = None
+    service_name: ShortText | None = Field(None, max_length=200)
+    purpose: LongText | None = None
+    use_case: LongText | None = None
     removal_date: date | None = None
     admin_required: StrictBool = True
-    admin_justification: StrictStr = ""
-    for_email: StrictStr | None = Field(None, description="Who the token is for (default: you)")
-    extends_request_id: StrictInt | None = None
+    admin_justification: LongText = ""
+    for_email: ShortText | None = Field(None, description="Who the token is for (default: you)")
+    extends_request_id: BodyId | None = None
 
 
 class NewRequestBody(BaseModel):
@@ -43,14 +52,14 @@ class NewRequestBody(BaseModel):
 class Approval(BaseModel):
     model_config = ConfigDict(extra="forbid")
     stage: Literal["manager", "provisioner"] | None = None
-    acts_as: StrictStr | None = Field(
+    acts_as: ShortText | None = Field(
         None, description="Provisioner stage: the email of the user the token acts as "
         "(default: the holder); it must be an admin when admin level is required")
 
 
 class Denial(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    reason: StrictStr
+    reason: LongText
 
 
 def _one(core: Core, request: AccessRequest) -> dict[str, Any]:
@@ -63,8 +72,8 @@ def create(core: CoreDep, actor: CurrentActor, body: NewRequestBody) -> dict[str
 
 
 @router.get("", summary="List access requests you may see")
-def index(core: CoreDep, actor: CurrentActor, state: str | None = None, mine: bool = False,
-          page: int = Query(1), per_page: int = Query(100)) -> dict[str, Any]:
+def index(core: CoreDep, actor: CurrentActor, state: ShortQuery = None, mine: bool = False,
+          page: PageNumber = 1, per_page: PerPage = 100) -> dict[str, Any]:
     result = list_requests(core, actor, RequestFilter(state=state, mine=mine),
                            PageRequest(page, per_page))
     items = [request_json(r, request_link(core, r.id)) for r in result.items]
@@ -74,28 +83,28 @@ def index(core: CoreDep, actor: CurrentActor, state: str | None = None, mine: bo
 
 
 @router.get("/{request_id}", summary="Show an access request")
-def show(core: CoreDep, actor: CurrentActor, request_id: int) -> dict[str, Any]:
+def show(core: CoreDep, actor: CurrentActor, request_id: RecordId) -> dict[str, Any]:
     return _one(core, show_request(core, actor, request_id))
 
 
 @router.post("/{request_id}/approve", summary="Approve (manager stage, then provisioner stage)")
-def approve(core: CoreDep, actor: CurrentActor, request_id: int,
+def approve(core: CoreDep, actor: CurrentActor, request_id: RecordId,
             body: Approval | None = None) -> dict[str, Any]:
     return _one(core, approve_request(core, actor, request_id, body.stage if body else None,
                                       acts_as=body.acts_as if body else None))
 
 
 @router.post("/{request_id}/deny", summary="Deny with a reason")
-def deny(core: CoreDep, actor: CurrentActor, request_id: int, body: Denial) -> dict[str, Any]:
+def deny(core: CoreDep, actor: CurrentActor, request_id: RecordId, body: Denial) -> dict[str, Any]:
     return _one(core, deny_request(core, actor, request_id, body.reason))
 
 
 @router.post("/{request_id}/resend_delivery",
              summary="Re-send the delivery: a new secret and a new one-time link for the holder")
-def resend(core: CoreDep, actor: CurrentActor, request_id: int) -> dict[str, Any]:
+def resend(core: CoreDep, actor: CurrentActor, request_id: RecordId) -> dict[str, Any]:
     return _one(core, resend_delivery(core, actor, request_id))
 
 
 @router.post("/{request_id}/cancel", summary="Cancel your own request until it is issued")
-def cancel(core: CoreDep, actor: CurrentActor, request_id: int) -> dict[str, Any]:
+def cancel(core: CoreDep, actor: CurrentActor, request_id: RecordId) -> dict[str, Any]:
     return _one(core, cancel_request(core, actor, request_id))

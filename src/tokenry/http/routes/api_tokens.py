@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from fastapi import APIRouter, Query, Response
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
+from fastapi import APIRouter, Response
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from tokenry.http.deps import CoreDep, CurrentActor
 from tokenry.http.pagination import page_json
+from tokenry.http.params import BodyId, PageNumber, PerPage, RecordId, ShortText
 from tokenry.operations.context import PageRequest
 from tokenry.operations.create_token import create_token
 from tokenry.operations.delete_token import delete_token
@@ -23,9 +24,9 @@ router = APIRouter(prefix="/api/v2/api_tokens", tags=["api_tokens"])
 
 class NewApiToken(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    description: StrictStr | None = None
+    description: ShortText | None = None
     expires_at: datetime | None = None
-    user_id: StrictInt | None = None
+    user_id: BodyId | None = None
 
 
 class NewApiTokenBody(BaseModel):
@@ -35,7 +36,7 @@ class NewApiTokenBody(BaseModel):
 class ApiTokenChanges(BaseModel):
     # Other keys are passed on so the operation can explain why they cannot change.
     model_config = ConfigDict(extra="allow")
-    description: StrictStr | None = None
+    description: ShortText | None = None
     active: StrictBool | None = None
 
 
@@ -44,8 +45,8 @@ class ApiTokenChangesBody(BaseModel):
 
 
 @router.get("", summary="List API tokens")
-def list_api_tokens(core: CoreDep, actor: CurrentActor, page: int = Query(1),
-                    per_page: int = Query(100)) -> dict[str, Any]:
+def list_api_tokens(core: CoreDep, actor: CurrentActor, page: PageNumber = 1,
+                    per_page: PerPage = 100) -> dict[str, Any]:
     result = list_tokens(core, actor, PageRequest(page, per_page))
     return page_json("api_tokens", [token_json(t) for t in result.items], result,
                      core.settings.base_url + router.prefix + ".json")
@@ -63,10 +64,10 @@ def create_api_token(core: CoreDep, actor: CurrentActor, body: NewApiTokenBody,
 class ExceptionToken(BaseModel):
     model_config = ConfigDict(extra="forbid")
     exception: Literal["personal", "automation", "target"]
-    use_case: StrictStr | None = None
-    target: StrictStr | None = None
+    use_case: ShortText | None = None
+    target: ShortText | None = None
     expires_at: datetime | None = None
-    user_email: StrictStr | None = Field(
+    user_email: ShortText | None = Field(
         None, description="Who the token is bound to: required for target tokens (a service "
         "user); personal and automation tokens default to you")
 
@@ -88,18 +89,18 @@ def create_exception(core: CoreDep, actor: CurrentActor, body: ExceptionTokenBod
 
 
 @router.get("/{token_id}", summary="Show an API token (truncated)")
-def show_api_token(core: CoreDep, actor: CurrentActor, token_id: int) -> dict[str, Any]:
+def show_api_token(core: CoreDep, actor: CurrentActor, token_id: RecordId) -> dict[str, Any]:
     return {"api_token": token_json(show_token(core, actor, token_id))}
 
 
 @router.put("/{token_id}", summary="Edit the description, deactivate or reactivate")
-def update_api_token(core: CoreDep, actor: CurrentActor, token_id: int,
+def update_api_token(core: CoreDep, actor: CurrentActor, token_id: RecordId,
                      body: ApiTokenChangesBody) -> dict[str, Any]:
     changes = body.api_token.model_dump(exclude_unset=True)
     return {"api_token": token_json(update_token(core, actor, token_id, changes))}
 
 
 @router.delete("/{token_id}", status_code=204, summary="Delete a deactivated API token")
-def delete_api_token(core: CoreDep, actor: CurrentActor, token_id: int) -> Response:
+def delete_api_token(core: CoreDep, actor: CurrentActor, token_id: RecordId) -> Response:
     delete_token(core, actor, token_id)
     return Response(status_code=204)

@@ -12,6 +12,7 @@ from typing import Any
 from fastapi import APIRouter, Response
 
 from tokenry.http.deps import CoreDep, CurrentActor
+from tokenry.http.params import RecordId
 from tokenry.operations.calendar_feeds import (
     calendar_feed,
     request_calendar,
@@ -36,6 +37,6 @@ def feed(core: CoreDep, secret: str) -> Response:
 
 @router.get("/api/v2/access_requests/{request_id}/calendar.ics",
             summary="Download a request's removal date as an iCalendar event")
-def request_event(core: CoreDep, actor: CurrentActor, request_id: int) -> Response:
+def request_event(core: CoreDep, actor: CurrentActor, request_id: RecordId) -> Response:
     return Response(request_calendar(core, actor, request_id), media_type=ICALENDAR, headers={
         "Content-Disposition": f'attachment; filename="access-request-{request_id}.ics"'})

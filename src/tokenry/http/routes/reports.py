@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 
 from tokenry.http.deps import CoreDep, CurrentActor
 from tokenry.operations.compliance_report import compliance_report
@@ -14,6 +14,6 @@ router = APIRouter(prefix="/api/v2/reports", tags=["reports"])
 
 @router.get("/compliance", summary="Tokens and requests that need a compliance review")
 def compliance(core: CoreDep, actor: CurrentActor,
-               unused_days: int | None = None) -> dict[str, Any]:
+               unused_days: Annotated[int | None, Query(ge=0, le=3650)] = None) -> dict[str, Any]:
     report = compliance_report(core, actor, unused_days=unused_days)
     return {"compliance": report.as_dict()}
