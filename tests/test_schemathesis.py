@@ -7,6 +7,7 @@ per database. Any 500 it finds becomes a plain regression test too (see test_bad
 
 from __future__ import annotations
 
+import contextlib
 from collections import Counter
 from typing import Any
 
@@ -43,10 +44,8 @@ def test_no_operation_answers_a_server_error(core: Core, admin_auth: dict[str, s
                 failures.append(f"{case.method} {case.formatted_path} "
                                 f"query={case.query} body={case.body!r}")
 
-        try:
+        with contextlib.suppress(Unsatisfiable):
             probe()
-        except Unsatisfiable:
-            pass
         checked += 1
     assert checked >= 15  # every documented operation was reached
     # the run really exercised the API: successes and refusals, hundreds of calls
