@@ -96,3 +96,22 @@ def test_the_inactivity_warning_can_be_turned_off(
     clock.now += timedelta(days=25)
     run_jobs(core)
     assert notices(core, "token.inactive_soon") == []
+
+
+def test_provisioners_get_the_compliance_report_once_a_week_unless_turned_off(
+    core: Core, people: People, admin_actor: Actor, clock: Clock
+) -> None:
+    create_token(core, admin_actor, description="by hand")  # unapproved, unbound, nonstandard
+    run_jobs(core)
+    run_jobs(core)  # the same week: nothing new
+    [weekly] = notices(core, "report.compliance_weekly")
+    assert set(weekly.payload["recipients"]) == {people.provisioner, people.other_provisioner}
+    assert "unapproved: " in weekly.body and "by hand" in weekly.body
+    assert "/api/v2/reports/compliance.json" in weekly.body
+    clock.now += timedelta(days=7)
+    run_jobs(core)
+    assert len(notices(core, "report.compliance_weekly")) == 2
+    update_account_settings(core, admin_actor, {"weekly_compliance_report": False})
+    clock.now += timedelta(days=7)
+    run_jobs(core)
+    assert len(notices(core, "report.compliance_weekly")) == 2

@@ -17,7 +17,7 @@ from sqlalchemy import select, text
 from tokenry.core import Core
 from tokenry.domain.errors import Invalid
 from tokenry.domain.settings import AccountSettings
-from tokenry.jobs import expiry, inactivity, reminders, requests
+from tokenry.jobs import expiry, inactivity, reminders, requests, weekly_report
 from tokenry.storage.models import Account
 from tokenry.storage.queries import account_settings
 
@@ -37,6 +37,7 @@ JOBS: dict[str, Job] = {
     "deactivate_unused": inactivity.deactivate_unused,
     "delete_expired_after_grace": expiry.delete_expired_after_grace,
     "delete_long_deactivated": inactivity.delete_long_deactivated,
+    "send_weekly_compliance_report": weekly_report.send_weekly_compliance_report,
     "purge_old_notifications": requests.purge_old_notifications,
 }
 

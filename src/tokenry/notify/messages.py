@@ -97,3 +97,16 @@ def token_event(token: ApiToken, event: str, key_suffix: str, headline: str,
         f"{f' ({iso(when)})' if when else ''}.",
         {"token_id": token.id, "token": token.display, "description": token.description,
          "expires_at": iso(token.expires_at)})
+
+
+def weekly_compliance(week: str, counts: dict[str, int], top: list[str], link: str) -> Message:
+    """The weekly summary for provisioners: counts per finding and the first few items."""
+    total = sum(counts.values())
+    lines = [f"{name.replace('_', ' ')}: {count}" for name, count in counts.items() if count]
+    body = (f"{total} finding{'s' if total != 1 else ''} this week."
+            + ("\n" + "\n".join(lines) if lines else " Nothing needs review.")
+            + ("\n\nFirst items:\n" + "\n".join(f"- {item}" for item in top) if top else "")
+            + f"\n\nThe full report: {link}")
+    return Message("report.compliance_weekly", f"compliance:{week}",
+                   f"Weekly API token compliance report ({week}): {total} finding"
+                   f"{'s' if total != 1 else ''}", body, {"week": week, "counts": counts})

@@ -1,0 +1,32 @@
+"""The weekly compliance report, e-mailed to the account's provisioners (once per ISO week)."""
+
+from __future__ import annotations
+
+from tokenry.core import Core
+from tokenry.domain.settings import AccountSettings
+from tokenry.jobs._shared import scheduler
+from tokenry.notify import messages
+from tokenry.notify.outbox import enqueue
+from tokenry.operations._requests import provisioners
+from tokenry.operations.compliance_report import compliance_report
+
+TOP_ITEMS = 10
+
+
+def send_weekly_compliance_report(core: Core, account_id: int, policy: AccountSettings) -> int:
+    if not policy.weekly_compliance_report:
+        return 0
+    year, week, _ = core.clock().isocalendar()
+    label = f"{year}-W{week:02d}"
+    report = compliance_report(core, scheduler(account_id))
+    top = [f"{f.category.value.replace('_', ' ')}: {f.name} ({f.reason})"
+           for f in report.findings[:TOP_ITEMS]]
+    link = f"{core.settings.base_url}/api/v2/reports/compliance.json"
+    with core.db.transaction() as session:
+        people = provisioners(session, account_id)
+        if not people:
+            return 0
+        # keyed by the ISO week: every later run of the job in the same week adds nothing
+        enqueue(session, core, account_id,
+                messages.weekly_compliance(label, report.counts, top, link), people)
+    return 1
