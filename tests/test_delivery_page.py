@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -36,7 +37,7 @@ def test_a_person_reveals_their_token_once_in_the_browser(
     page = browser.new_page()
     try:
         page.goto(link)
-        assert page.title() == "tokenry: your API token"
+        assert page.title() == "Default account: your API token"  # names its instance
         assert "shows your token once" in page.inner_text("body")
         page.goto(link)  # looking again, as a mail scanner would, spends nothing
         page.click("#reveal")
@@ -44,6 +45,8 @@ def test_a_person_reveals_their_token_once_in_the_browser(
         assert looks_like_token(secret)
         assert "will not be shown again" in page.inner_text("body")
         page.screenshot(path=str(tmp_path / "revealed.png"))
+        if os.environ.get("TOKENRY_SCREENSHOTS"):
+            page.screenshot(path=os.path.join(os.environ["TOKENRY_SCREENSHOTS"], "revealed.png"))
         assert me_status(client, people.requester, secret) == 200
         page.goto(link)
         assert re.search(r"already used at \d{4}-\d{2}-\d{2}", page.inner_text("body"))

@@ -28,6 +28,7 @@ WEBHOOK_SECRET = "whsec-test-0123456789"
 SLACK_PATH = "/services/T000/B000/slack-url-secret"
 SMTP_USER = "mailer"
 SMTP_PASSWORD = "smtp-password-do-not-log"
+SIGNATURE = "\n\n-- Default account (http://testserver)"
 
 
 
@@ -78,7 +79,8 @@ def test_slack_message_posts_the_text_as_json(core: Core, webhooks: HttpReceiver
     report = deliver_due(core)
     assert (report.sent, report.failed, report.dead) == (2, 0, 0)
     [slack] = by_path(webhooks, SLACK_PATH)
-    assert slack.json() == {"text": "Token 1 expires tomorrow."}  # the private link stays out
+    # the private link stays out; the instance signs every message
+    assert slack.json() == {"text": f"Token 1 expires tomorrow.{SIGNATURE}"}
     assert slack.headers["content-type"] == "application/json"
     assert {row.status for row in rows(core)} == {"sent"}
     assert all(row.sent_at == core.clock() and row.attempts == 1 for row in rows(core))
@@ -96,7 +98,8 @@ def test_webhook_is_signed_with_the_account_secret(
     assert hook.headers["x-tokenry-event"] == "token.expiring"
     body = hook.json()
     assert body["idempotency_key"] == "token:1:expiring:webhook" and body["token_id"] == 1
-    assert body["event"] == "token.expiring" and body["text"] == "Token 1 expires tomorrow."
+    assert body["event"] == "token.expiring"
+    assert body["text"] == f"Token 1 expires tomorrow.{SIGNATURE}"
     assert "one-time-link" not in hook.body.decode()  # a shared channel: notice only
     # what a receiver must refuse: another secret, a changed body, a replay ten minutes later
     assert not verify_signature("another-secret", timestamp, hook.body, signature, clock.now)
@@ -123,7 +126,7 @@ def test_email_reaches_the_recipient_with_subject_body_and_idempotency_key(
     assert deliver_due(core).sent == 1
     [mail] = smtp.messages
     assert mail.recipients == ["admin@example.com"] and mail.login == SMTP_USER
-    assert mail.message["Subject"] == "Token 1 expires"
+    assert mail.message["Subject"] == "[Default account] Token 1 expires"
     assert mail.message["From"] == "tokenry@example.com"
     [row] = rows(core, "email")
     assert mail.message["X-Tokenry-Idempotency-Key"] == row.idempotency_key

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from tokenry.core import Core
 from tokenry.domain import sealed as sealed_text
 from tokenry.storage.models import Notification, User
-from tokenry.storage.queries import account_settings
+from tokenry.storage.queries import account_settings, instance_identity
 from tokenry.storage.upsert import insert_ignoring_duplicates
 
 
@@ -52,9 +52,13 @@ def enqueue(session: Session, core: Core, account_id: int, message: Message,
             recipients: Sequence[User]) -> None:
     settings = account_settings(session, account_id)
     now = core.clock()
-    base = {"account_id": account_id, "event": message.event, "subject": message.subject[:255],
+    name, base_url = instance_identity(session, account_id, core.settings.base_url)
+    # Every message names its instance, so two tokenry instances are never confused.
+    subject = f"[{name}] {message.subject}" if name else message.subject
+    text = f"{message.text}\n\n-- {name or 'tokenry'} ({base_url})"
+    base = {"account_id": account_id, "event": message.event, "subject": subject[:255],
             "status": "pending", "attempts": 0, "next_attempt_at": now, "created_at": now,
-            "body": message.text, "sealed": None, "payload": {}}
+            "body": text, "sealed": None, "payload": {}}
     sealed = sealed_text.seal(core.server_key, sealed_text.OUTBOX, message.private) \
         if message.private else None
     rows: list[dict[str, Any]] = []
@@ -70,8 +74,9 @@ def enqueue(session: Session, core: Core, account_id: int, message: Message,
         rows.append(dict(base, channel="slack", destination=settings.slack_webhook_url,
                          idempotency_key=f"{message.key}:slack"))
     if settings.webhook_url:
-        payload = dict(message.data, event=message.event, subject=message.subject,
-                       text=message.text, recipients=[u.email for u in recipients])
+        payload = dict(message.data, event=message.event, subject=subject, text=text,
+                       instance={"name": name, "base_url": base_url},
+                       recipients=[u.email for u in recipients])
         rows.append(dict(base, channel="webhook", destination=settings.webhook_url,
                          payload=payload, idempotency_key=f"{message.key}:webhook"))
     insert_ignoring_duplicates(session, Notification, rows, ["idempotency_key"])

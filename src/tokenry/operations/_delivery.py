@@ -14,7 +14,7 @@ from tokenry.domain import delivery
 from tokenry.notify import messages
 from tokenry.operations._requests import notify, request_link
 from tokenry.storage.models import AccessRequest, ApiToken, Delivery, User
-from tokenry.storage.queries import account_settings
+from tokenry.storage.queries import account_settings, instance_identity
 
 
 def send_sealed(session: Session, core: Core, request: AccessRequest, token: ApiToken,
@@ -29,7 +29,8 @@ def send_sealed(session: Session, core: Core, request: AccessRequest, token: Api
                       created_at=now, expires_at=now + lifetime)
     session.add(sealed)
     session.flush()
-    url = f"{core.settings.base_url}/deliveries/{link_secret}"
+    _, base_url = instance_identity(session, request.account_id, core.settings.base_url)
+    url = f"{base_url}/deliveries/{link_secret}"
     notify(session, core, request,
            messages.delivery_link(request, request_link(core, request.id), url,
                                   sealed.expires_at, delivery_id=sealed.id),

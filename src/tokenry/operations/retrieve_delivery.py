@@ -18,7 +18,7 @@ from tokenry.domain.timefmt import iso
 from tokenry.operations._common import audit
 from tokenry.operations.context import Actor
 from tokenry.storage.models import AccessRequest, ApiToken, Delivery, User
-from tokenry.storage.queries import account_settings
+from tokenry.storage.queries import account_settings, instance_identity
 
 
 @dataclass(frozen=True)
@@ -27,6 +27,7 @@ class DeliveryStatus:
     expires_at: datetime
     retrieved_at: datetime | None
     request_id: int | None
+    instance: str = ""  # the account's display name, so the page says which instance it is
 
 
 @dataclass(frozen=True)
@@ -82,8 +83,9 @@ def _refusal(found: Delivery, state: str) -> Conflict:
 def delivery_status(core: Core, link_secret: str) -> DeliveryStatus:
     with core.db.read() as session:
         found = _find(core, session, link_secret, lock=False)
+        name, _ = instance_identity(session, found.account_id, core.settings.base_url)
         return DeliveryStatus(_state(found, core.clock()), found.expires_at, found.retrieved_at,
-                              found.access_request_id)
+                              found.access_request_id, name)
 
 
 def retrieve_delivery(core: Core, link_secret: str, *, ip: str | None,
