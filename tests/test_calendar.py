@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from fastapi import APIRouter, FastAPI
@@ -204,3 +204,20 @@ def test_feed_never_contains_a_stored_token_hash(
     with core.db.read() as session:
         hashes = session.scalars(select(ApiToken.secret_hash)).all()
     assert not any(h.encode() in body for h in hashes)
+
+
+def test_a_token_expiring_at_the_end_of_the_calendar_never_breaks_the_feed(
+    client: TestClient, core: Core, admin_actor: Actor, provisioner: User
+) -> None:
+    """Tokens can no longer be created this far out, but an imported or older one may be."""
+    token = create_token(core, admin_actor, description="forever").token
+    with core.db.transaction() as session:
+        stored = session.get(ApiToken, token.id)
+        assert stored is not None
+        stored.expires_at = datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)
+    own = create_token(core, admin_actor, description="own", user_id=provisioner.id).secret
+    url = client.post("/api/v2/calendar_feed/rotate", headers=basic(provisioner.email, own))
+    assert url.status_code == 200, url.text
+    feed = client.get(url.json()["calendar_feed"]["url"].removeprefix("http://testserver"))
+    assert feed.status_code == 200
+    assert any("9999" in str(e.get("dtstart").to_ical()) for e in parse(feed.content).events)

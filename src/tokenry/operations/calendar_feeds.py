@@ -151,7 +151,10 @@ def _token_event(core: Core, token: ApiToken, holder: User | None) -> Event:
 def _event(core: Core, *, uid: str, day: date, summary: str, lines: list[str],
            url: str | None, remind: bool = True) -> Event:
     stamp: datetime = core.clock()
-    event = Event.new(uid=uid, start=day, end=day + timedelta(days=1), summary=summary,
+    # An all-day event ends the next day; on the calendar's last day (an imported token that
+    # "never" expires) it ends that same day rather than overflow.
+    end = day + timedelta(days=1) if day < date.max else day
+    event = Event.new(uid=uid, start=day, end=end, summary=summary,
                       description="\n".join(lines), url=url, stamp=stamp)
     if remind:
         alarm = Alarm.new(description=f"Tomorrow: {summary}")
