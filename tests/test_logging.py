@@ -51,8 +51,10 @@ def test_serve_logs_request_ids_auth_failures_and_no_path_secrets(tmp_path: Path
                                                                   log_format: str) -> None:
     server, base = serve(tmp_path, log_format)
     try:
+        # No proxy is trusted by default: a client cannot choose its address by header.
         failed = httpx.get(f"{base}/api/v2/users/me", auth=("x@example.com/token", "nope"),
-                           headers={"X-Request-Id": "trace-0123456789"})
+                           headers={"X-Request-Id": "trace-0123456789",
+                                    "X-Forwarded-For": "203.0.113.9"})
         link = httpx.get(f"{base}/deliveries/SeCrEtLiNkVaLuE123")
         feed = httpx.get(f"{base}/calendar/SeCrEtFeEdVaLuE456.ics")
         made = httpx.get(f"{base}/healthz")
@@ -63,6 +65,7 @@ def test_serve_logs_request_ids_auth_failures_and_no_path_secrets(tmp_path: Path
     generated = made.headers["x-request-id"]
     assert len(generated) == 32
     text = "\n".join(lines)
+    assert "203.0.113.9" not in text  # the source logged is the real peer, 127.0.0.1
     assert "SeCrEtLiNkVaLuE123" not in text and "SeCrEtFeEdVaLuE456" not in text
     assert "/deliveries/[redacted]" in text
     if log_format == "json":
