@@ -32,9 +32,13 @@ def test_messages_and_pages_name_the_instance_and_use_its_base_url(
     [dm] = [r for r in rows if r.channel == "slack_dm"]
     private = sealed.unseal(core.server_key, sealed.OUTBOX, dm.sealed or "")
     assert private is not None and "https://gov.example.com/deliveries/" in private
+    assert all("https://gov.example.com/requests/" in row.body for row in rows
+               if row.event.startswith("request."))
+    shown = client.get(f"/api/v2/access_requests/{request['id']}.json",
+                       headers=as_(people.requester)).json()["access_request"]
+    assert shown["url"] == f"https://gov.example.com/requests/{request['id']}"
     page = client.get(f"/deliveries/{delivery_secret(core, request['id'])}")
     assert "Your API token for Acme US Gov" in page.text
-    assert as_(people.requester)  # the cast is usable as before
 
 
 def test_an_account_without_a_display_name_is_named_by_its_account_name(

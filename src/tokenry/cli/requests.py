@@ -21,7 +21,7 @@ from tokenry.cli.common import (
 )
 from tokenry.core import Core
 from tokenry.domain.errors import Invalid
-from tokenry.operations._requests import request_link
+from tokenry.operations._requests import link_of
 from tokenry.operations.approve_request import approve_request
 from tokenry.operations.context import PageRequest
 from tokenry.operations.deny_request import cancel_request, deny_request
@@ -37,7 +37,7 @@ RequestId = Annotated[int, typer.Argument(help="The access request's id.")]
 
 
 def _json(core: Core, request: AccessRequest) -> dict[str, Any]:
-    return request_json(request, request_link(core, request.id))
+    return request_json(request, link_of(core, request))
 
 
 def _show(request: dict[str, Any]) -> None:

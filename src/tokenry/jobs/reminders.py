@@ -16,7 +16,7 @@ from tokenry.domain.settings import AccountSettings
 from tokenry.jobs._shared import holder_and_provisioners
 from tokenry.notify import messages
 from tokenry.notify.outbox import enqueue
-from tokenry.operations._requests import deciders, notify, request_link, user
+from tokenry.operations._requests import deciders, link_of, notify, user
 from tokenry.storage.models import AccessRequest, ApiToken
 
 
@@ -37,7 +37,7 @@ def remind_pending_approvers(core: Core, account_id: int, policy: AccountSetting
                 continue
             holder = user(session, request.holder_id)
             assert holder is not None
-            link = request_link(core, request.id)
+            link = link_of(core, request)
             message = messages.pending_reminder(
                 request, link, holder, closes_on=closes_at.date().isoformat() if closing
                 else None)

@@ -15,9 +15,9 @@ from tokenry.notify import messages
 from tokenry.operations._common import set_token_active
 from tokenry.operations._requests import (
     audit_request,
+    link_of,
     notify,
     provisioners,
-    request_link,
     user,
 )
 from tokenry.operations.deny_request import close
@@ -37,7 +37,7 @@ def close_stale_requests(core: Core, account_id: int, policy: AccountSettings) -
                           f"Closed request #{request.id}: {STALE_REASON}",
                           reason=[None, STALE_REASON])
             notify(session, core, request, messages.decided(
-                request, request_link(core, request.id), "denied", STALE_REASON),
+                request, link_of(core, request), "denied", STALE_REASON),
                 [user(session, request.requester_id)])
     return len(stale)
 
@@ -62,7 +62,7 @@ def lapse_unread_deliveries(core: Core, account_id: int, policy: AccountSettings
             close_live_request(session, core, token, RequestState.REVOKED)
             if request is not None:
                 notify(session, core, request, messages.delivery_lapsed(
-                    request, request_link(core, request.id), token),
+                    request, link_of(core, request), token),
                     [*provisioners(session, account_id), user(session, request.requester_id)])
     return len(lapsed)
 

@@ -7,7 +7,7 @@ from tokenry.domain.settings import AccountSettings
 from tokenry.jobs._shared import scheduler
 from tokenry.notify import messages
 from tokenry.notify.outbox import enqueue
-from tokenry.operations._requests import provisioners
+from tokenry.operations._requests import base_url, provisioners
 from tokenry.operations.compliance_report import compliance_report
 
 TOP_ITEMS = 10
@@ -21,7 +21,7 @@ def send_weekly_compliance_report(core: Core, account_id: int, policy: AccountSe
     report = compliance_report(core, scheduler(account_id))
     top = [f"{f.category.value.replace('_', ' ')}: {f.name} ({f.reason})"
            for f in report.findings[:TOP_ITEMS]]
-    link = f"{core.settings.base_url}/api/v2/reports/compliance.json"
+    link = f"{base_url(core, account_id)}/api/v2/reports/compliance.json"
     with core.db.transaction() as session:
         people = provisioners(session, account_id)
         if not people:

@@ -12,9 +12,9 @@ from sqlalchemy.orm import Session
 from tokenry.core import Core
 from tokenry.domain import delivery
 from tokenry.notify import messages
-from tokenry.operations._requests import notify, request_link
+from tokenry.operations._requests import base_url, link_of, notify
 from tokenry.storage.models import AccessRequest, ApiToken, Delivery, User
-from tokenry.storage.queries import account_settings, instance_identity
+from tokenry.storage.queries import account_settings
 
 
 def send_sealed(session: Session, core: Core, request: AccessRequest, token: ApiToken,
@@ -29,10 +29,9 @@ def send_sealed(session: Session, core: Core, request: AccessRequest, token: Api
                       created_at=now, expires_at=now + lifetime)
     session.add(sealed)
     session.flush()
-    _, base_url = instance_identity(session, request.account_id, core.settings.base_url)
-    url = f"{base_url}/deliveries/{link_secret}"
+    url = f"{base_url(core, request.account_id)}/deliveries/{link_secret}"
     notify(session, core, request,
-           messages.delivery_link(request, request_link(core, request.id), url,
+           messages.delivery_link(request, link_of(core, request), url,
                                   sealed.expires_at, delivery_id=sealed.id),
            [holder])
     return sealed

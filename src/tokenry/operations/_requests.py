@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from tokenry.auth.cache import MISSING
 from tokenry.core import Core
 from tokenry.domain.access_requests import RequestState
 from tokenry.domain.audit import SourceType
@@ -13,10 +14,29 @@ from tokenry.notify.outbox import Message, enqueue
 from tokenry.operations._common import audit
 from tokenry.operations.context import Actor
 from tokenry.storage.models import AccessRequest, User
+from tokenry.storage.queries import instance_identity
 
 
-def request_link(core: Core, request_id: int) -> str:
-    return f"{core.settings.base_url}/requests/{request_id}"
+def base_url(core: Core, account_id: int) -> str:
+    """The account's own base URL (``base_url`` setting), else ``TOKENRY_BASE_URL``.
+
+    Kept in the verification cache, which every settings change clears."""
+    key = ("instance-base-url", account_id)
+    found = core.cache.get(key)
+    if found is MISSING:
+        with core.db.read() as session:
+            found = instance_identity(session, account_id, core.settings.base_url)[1]
+        core.cache.put(key, found)
+    return str(found)
+
+
+def request_link(core: Core, account_id: int, request_id: int) -> str:
+    return f"{base_url(core, account_id)}/requests/{request_id}"
+
+
+def link_of(core: Core, request: AccessRequest) -> str:
+    """The request's stable link, on its account's base URL."""
+    return request_link(core, request.account_id, request.id)
 
 
 def find_request(session: Session, account_id: int, request_id: int, *,

@@ -30,8 +30,8 @@ from tokenry.operations._requests import (
     audit_request,
     deciders,
     find_request,
+    link_of,
     notify,
-    request_link,
     user,
 )
 from tokenry.operations.context import Actor
@@ -85,7 +85,7 @@ def _approve_as_manager(session: Session, core: Core, actor: Actor, request: Acc
     holder = user(session, request.holder_id)
     assert holder is not None
     notify(session, core, request,
-           messages.manager_approved(request, request_link(core, request.id), approver, holder),
+           messages.manager_approved(request, link_of(core, request), approver, holder),
            deciders(session, request))  # only provisioners who may decide are asked
 
 
@@ -104,7 +104,7 @@ def _approve_as_provisioner(session: Session, core: Core, actor: Actor, request:
     assert holder is not None
     acting_as = _acting_as(session, request, holder, acts_as)
     now = core.clock()
-    link = request_link(core, request.id)
+    link = link_of(core, request)
     created = issue_token(session, core, actor,
                           description=naming.request_name(holder.name, link, request.removal_date),
                           expires_at=expiry_of(request.removal_date), user_id=acting_as.id,

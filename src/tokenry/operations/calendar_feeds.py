@@ -21,7 +21,7 @@ from tokenry.domain.audit import Action, SourceType
 from tokenry.domain.errors import Forbidden, NotFound
 from tokenry.domain.users import Role, may_sign_in
 from tokenry.operations._common import acting_user, audit
-from tokenry.operations._requests import find_request, request_link
+from tokenry.operations._requests import find_request, link_of, request_link
 from tokenry.operations.context import Actor
 from tokenry.storage.models import AccessRequest, ApiToken, CalendarFeed, User
 
@@ -86,7 +86,7 @@ def request_calendar(core: Core, actor: Actor, request_id: int) -> bytes:
         _check_may_see(session, actor, request)
         holder = session.get(User, request.holder_id)
         token = session.get(ApiToken, request.token_id) if request.token_id else None
-    link = request_link(core, request.id)
+    link = link_of(core, request)
     lines = [f"Access request: {link}", f"Service: {request.service_name}",
              f"Holder: {_person(holder)}", f"State: {request.state}"]
     if token is not None:
@@ -140,7 +140,7 @@ def _token_event(core: Core, token: ApiToken, holder: User | None) -> Event:
              f"Status: {'active' if token.active else 'deactivated'}"]
     link = None
     if token.access_request_id is not None:
-        link = request_link(core, token.access_request_id)
+        link = request_link(core, token.account_id, token.access_request_id)
         lines.insert(1, f"Access request: {link}")
     return _event(core, uid=f"token-{token.id}@tokenry", url=link, lines=lines,
                   day=token.expires_at.astimezone(UTC).date(),

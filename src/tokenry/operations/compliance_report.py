@@ -22,7 +22,7 @@ from tokenry.domain.errors import Forbidden, Invalid
 from tokenry.domain.timefmt import iso
 from tokenry.domain.users import Role
 from tokenry.operations._common import acting_user
-from tokenry.operations._requests import request_link
+from tokenry.operations._requests import link_of
 from tokenry.operations.context import Actor
 from tokenry.storage.models import AccessRequest, ApiToken, User
 from tokenry.storage.queries import account_settings
@@ -149,6 +149,6 @@ def _stale_requests(session: Session, core: Core, account_id: int, now: datetime
         AccessRequest.created_at <= now - timedelta(days=max_age_days)))
     for request in requests:
         age = (now - request.created_at).days
-        yield Finding(Category.STALE_REQUEST, request_link(core, request.id),
+        yield Finding(Category.STALE_REQUEST, link_of(core, request),
                       f"{request.state} for {age} days without a decision "
                       f"(limit {max_age_days})", request_id=request.id)

@@ -16,7 +16,7 @@ from tokenry.domain.audit import Action
 from tokenry.domain.errors import Forbidden
 from tokenry.notify import messages
 from tokenry.operations._common import acting_user, require_proven_person
-from tokenry.operations._requests import audit_request, find_request, notify, request_link, user
+from tokenry.operations._requests import audit_request, find_request, link_of, notify, user
 from tokenry.operations.context import Actor
 from tokenry.storage.models import AccessRequest
 
@@ -44,7 +44,7 @@ def deny_request(core: Core, actor: Actor, request_id: int, reason: str | None) 
         audit_request(session, core, actor, request, Action.DENY,
                       f"Denied request #{request.id}: {reason}", reason=[None, reason])
         notify(session, core, request, messages.decided(
-            request, request_link(core, request.id), "denied", denial_message(reason)),
+            request, link_of(core, request), "denied", denial_message(reason)),
             [requester])
     return request
 
@@ -61,7 +61,7 @@ def cancel_request(core: Core, actor: Actor, request_id: int) -> AccessRequest:
         audit_request(session, core, actor, request, Action.CANCEL,
                       f"Cancelled request #{request.id}")
         notify(session, core, request, messages.decided(
-            request, request_link(core, request.id), "cancelled"),
+            request, link_of(core, request), "cancelled"),
             [user(session, request.requester_id)])
     return request
 

@@ -24,8 +24,8 @@ from tokenry.operations._common import acting_user, require_proven_person
 from tokenry.operations._requests import (
     audit_request,
     find_request,
+    link_of,
     notify,
-    request_link,
     user,
 )
 from tokenry.operations.context import Actor
@@ -93,7 +93,7 @@ def submit_request(core: Core, actor: Actor, submission: Submission) -> AccessRe
                       f"Submitted request #{request.id} for {holder.email} until {removal}",
                       state=[None, request.state], removal_date=[None, removal.isoformat()])
         notify(session, core, request,
-               messages.submitted(request, request_link(core, request.id), requester, holder),
+               messages.submitted(request, link_of(core, request), requester, holder),
                [user(session, requester.manager_id)])
     return request
 

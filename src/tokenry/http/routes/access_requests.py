@@ -20,7 +20,7 @@ from tokenry.http.params import (
     ShortQuery,
     ShortText,
 )
-from tokenry.operations._requests import request_link
+from tokenry.operations._requests import link_of
 from tokenry.operations.approve_request import approve_request
 from tokenry.operations.context import PageRequest
 from tokenry.operations.deny_request import cancel_request, deny_request
@@ -63,7 +63,7 @@ class Denial(BaseModel):
 
 
 def _one(core: Core, request: AccessRequest) -> dict[str, Any]:
-    return {"access_request": request_json(request, request_link(core, request.id))}
+    return {"access_request": request_json(request, link_of(core, request))}
 
 
 @router.post("", status_code=201, summary="File an access request")
@@ -76,7 +76,7 @@ def index(core: CoreDep, actor: CurrentActor, state: ShortQuery = None, mine: bo
           page: PageNumber = 1, per_page: PerPage = 100) -> dict[str, Any]:
     result = list_requests(core, actor, RequestFilter(state=state, mine=mine),
                            PageRequest(page, per_page))
-    items = [request_json(r, request_link(core, r.id)) for r in result.items]
+    items = [request_json(r, link_of(core, r)) for r in result.items]
     extra = (f"&state={state}" if state else "") + ("&mine=true" if mine else "")
     return page_json("access_requests", items, result,
                      core.settings.base_url + router.prefix + ".json", extra)
