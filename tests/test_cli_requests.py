@@ -123,6 +123,7 @@ def test_denial_for_admin_level_not_required_advises_password_authentication(
     summary = ok(cli("requests", "deny", request_id, "--reason", "admin level not required",
                      "--as", BOSS)).output
     assert "is now denied" in summary
+    assert ".." not in summary  # the advice ends with its own full stop
     shown = as_json(cli("requests", "show", request_id, "--as", REQUESTER, "--json"))
     request = shown["access_request"]
     assert request["state"] == "denied" and request["denial_reason"] == "admin level not required"

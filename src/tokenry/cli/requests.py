@@ -60,7 +60,7 @@ def _summary(request: dict[str, Any]) -> str:
         line += f" (API token {request['token_id']}; the holder gets a one-time link)"
     if request["denial_message"]:
         line += f": {request['denial_message']}"
-    return line + "."
+    return line.rstrip(".") + "."  # a denial message may end with its own full stop
 
 
 @app.command("submit")
