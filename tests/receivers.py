@@ -1,7 +1,8 @@
 """Real receivers on loopback for notification tests: an HTTP server and an SMTP server.
 
-Both record what they receive. The HTTP receiver can answer any status, answer slowly, or be
-stopped and started again on the same port (a receiver that is down, then back).
+All record what they receive. The HTTP receiver can answer any status, answer slowly, or be
+stopped and started again on the same port (a receiver that is down, then back). The Slack
+stand-in speaks the two Web API methods tokenry calls.
 """
 
 from __future__ import annotations
@@ -32,36 +33,23 @@ class Received:
         return json.loads(self.body)
 
 
-class HttpReceiver:
+class LoopbackServer:
+    """A threaded HTTP server on 127.0.0.1 answering POSTs with :meth:`respond`; it can be
+    stopped and started again on the same port (a receiver that is down, then back)."""
+
     def __init__(self) -> None:
-        self.status = 200
-        self.delay = 0.0  # seconds before answering, to let concurrent workers overlap
         self.port = 0  # the first start picks a free port; restarts reuse it
-        self._requests: list[Received] = []
-        self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
 
-    def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.port}{path}"
-
-    @property
-    def requests(self) -> list[Received]:
-        with self._lock:
-            return list(self._requests)
+    def respond(self, request: BaseHTTPRequestHandler, body: bytes) -> None:
+        raise NotImplementedError
 
     def start(self) -> None:
-        receiver = self
+        owner = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-                with receiver._lock:
-                    receiver._requests.append(Received(
-                        self.path, {k.lower(): v for k, v in self.headers.items()}, body))
-                time.sleep(receiver.delay)
-                self.send_response(receiver.status)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
+                owner.respond(self, self.rfile.read(int(self.headers.get("Content-Length", "0"))))
 
             def log_message(self, format: str, *args: Any) -> None:
                 pass  # keep the test output clean
@@ -76,6 +64,32 @@ class HttpReceiver:
             self._server.shutdown()
             self._server.server_close()
             self._server = None
+
+
+class HttpReceiver(LoopbackServer):
+    def __init__(self) -> None:
+        super().__init__()
+        self.status = 200
+        self.delay = 0.0  # seconds before answering, to let concurrent workers overlap
+        self._requests: list[Received] = []
+        self._lock = threading.Lock()
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    @property
+    def requests(self) -> list[Received]:
+        with self._lock:
+            return list(self._requests)
+
+    def respond(self, request: BaseHTTPRequestHandler, body: bytes) -> None:
+        with self._lock:
+            self._requests.append(Received(
+                request.path, {k.lower(): v for k, v in request.headers.items()}, body))
+        time.sleep(self.delay)
+        request.send_response(self.status)
+        request.send_header("Content-Length", "0")
+        request.end_headers()
 
 
 @dataclass(frozen=True)
@@ -125,7 +139,7 @@ class SlackMessage:
     text: str
 
 
-class SlackStandIn:
+class SlackStandIn(LoopbackServer):
     """A local stand-in for Slack's Web API, speaking the two methods tokenry uses.
 
     ``users.lookupByEmail`` (form-encoded ``email``) answers the user's id, or
@@ -135,12 +149,11 @@ class SlackStandIn:
     """
 
     def __init__(self, token: str = "xoxb-test-bot-token") -> None:  # noqa: S107
+        super().__init__()
         self.token = token
         self.users: dict[str, str] = {}  # email -> Slack user id
         self.messages: list[SlackMessage] = []
         self.calls: list[str] = []
-        self._server: ThreadingHTTPServer | None = None
-        self.port = 0
 
     @property
     def api_url(self) -> str:
@@ -176,31 +189,13 @@ class SlackStandIn:
             return {"ok": True, "channel": sent["channel"], "ts": f"{len(self.messages)}.0001"}
         return {"ok": False, "error": "unknown_method"}
 
-    def start(self) -> None:
-        stand_in = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-                answer = stand_in._answer(self.path.rsplit("/", 1)[-1],
-                                          self.headers.get("Authorization", ""), body,
-                                          self.headers.get("Content-Type", ""))
-                encoded = json.dumps(answer).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(encoded)))
-                self.end_headers()
-                self.wfile.write(encoded)
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        self.port = int(self._server.server_address[1])
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
+    def respond(self, request: BaseHTTPRequestHandler, body: bytes) -> None:
+        answer = self._answer(request.path.rsplit("/", 1)[-1],
+                              request.headers.get("Authorization", ""), body,
+                              request.headers.get("Content-Type", ""))
+        encoded = json.dumps(answer).encode()
+        request.send_response(200)
+        request.send_header("Content-Type", "application/json")
+        request.send_header("Content-Length", str(len(encoded)))
+        request.end_headers()
+        request.wfile.write(encoded)

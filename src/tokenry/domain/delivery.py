@@ -7,13 +7,12 @@ open an unread delivery. After retrieval the ciphertext is destroyed.
 
 from __future__ import annotations
 
-import base64
 import hmac
 import secrets
 
 from cryptography.fernet import Fernet, InvalidToken
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+from tokenry.domain import sealed
 
 LINK_BYTES = 32
 
@@ -27,9 +26,7 @@ def link_hash(server_key: bytes, link_secret: str) -> str:
 
 
 def _fernet(server_key: bytes, link_secret: str) -> Fernet:
-    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
-               info=b"tokenry delivery v1").derive(server_key + link_secret.encode())
-    return Fernet(base64.urlsafe_b64encode(key))
+    return sealed.box(server_key + link_secret.encode(), b"tokenry delivery v1")
 
 
 def seal(server_key: bytes, link_secret: str, plaintext: str) -> str:

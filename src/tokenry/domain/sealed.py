@@ -20,19 +20,21 @@ SETTING = b"tokenry setting v1"
 SETTING_MARK = "sealed:v1:"
 
 
-def _box(server_key: bytes, label: bytes) -> Fernet:
-    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=label).derive(server_key)
+def box(key_material: bytes, label: bytes) -> Fernet:
+    """A Fernet key derived (HKDF-SHA256) from ``key_material`` for one use, named by
+    ``label``; delivery links derive theirs from the server secret and the link together."""
+    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=label).derive(key_material)
     return Fernet(base64.urlsafe_b64encode(key))
 
 
 def seal(server_key: bytes, label: bytes, plaintext: str) -> str:
-    return _box(server_key, label).encrypt(plaintext.encode()).decode()
+    return box(server_key, label).encrypt(plaintext.encode()).decode()
 
 
 def unseal(server_key: bytes, label: bytes, ciphertext: str) -> str | None:
     """The plaintext, or None when the ciphertext was not made with this key and label."""
     try:
-        return _box(server_key, label).decrypt(ciphertext.encode()).decode()
+        return box(server_key, label).decrypt(ciphertext.encode()).decode()
     except (InvalidToken, ValueError):
         return None
 
