@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -60,7 +61,9 @@ def test_serve_logs_request_ids_auth_failures_and_no_path_secrets(tmp_path: Path
         made = httpx.get(f"{base}/healthz")
     finally:
         lines = stop(server)
-    assert failed.status_code == 401 and failed.headers["x-request-id"] == "trace-0123456789"
+    # no proxy is trusted, so the client's own id is not taken
+    assert failed.status_code == 401 and failed.headers["x-request-id"] != "trace-0123456789"
+    client_id = failed.headers["x-request-id"]
     assert link.status_code == 200 and feed.status_code == 404
     generated = made.headers["x-request-id"]
     assert len(generated) == 32
@@ -72,9 +75,17 @@ def test_serve_logs_request_ids_auth_failures_and_no_path_secrets(tmp_path: Path
         records = [json.loads(line) for line in lines]  # every line is JSON
         [failure] = [r for r in records if "authentication failed" in r["message"]]
         assert failure["logger"] == "tokenry.auth" and failure["level"] == "info"
-        assert failure["request_id"] == "trace-0123456789" and "127.0.0.1" in failure["message"]
+        assert failure["request_id"] == client_id and "127.0.0.1" in failure["message"]
         assert any(r["request_id"] == generated for r in records if r["logger"] ==
                    "uvicorn.access")
     else:
         assert any("authentication failed from 127.0.0.1" in line
-                   and "[trace-0123456789]" in line for line in lines)
+                   and f"[{client_id}]" in line for line in lines)
+
+
+@pytest.mark.parametrize("settings_overrides", [{"forwarded_allow_ips": "127.0.0.1"}])
+def test_a_trusted_proxys_request_id_is_kept_when_it_is_sane(client: Any) -> None:
+    kept = client.get("/healthz", headers={"X-Request-Id": "nginx-4f2a9c01"})
+    assert kept.headers["x-request-id"] == "nginx-4f2a9c01"
+    odd = client.get("/healthz", headers={"X-Request-Id": "bad id\twith spaces"})
+    assert odd.headers["x-request-id"] != "bad id\twith spaces"

@@ -101,7 +101,7 @@ def create_app(settings: Settings, core: Core | None = None) -> FastAPI:
         app.include_router(module.router)
     app.add_middleware(JsonSuffixMiddleware)
     app.add_middleware(SecurityHeadersMiddleware)
-    app.add_middleware(RequestIdMiddleware)
+    app.add_middleware(RequestIdMiddleware, trust_incoming=bool(settings.forwarded_allow_ips))
     install_openapi(app)
     install_docs(app, "/api/openapi.json")
     return app
