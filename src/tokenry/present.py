@@ -8,6 +8,7 @@ from tokenry.auth.records import UserRecord
 from tokenry.domain.access_requests import denial_message
 from tokenry.domain.settings import AccountSettings
 from tokenry.domain.timefmt import iso
+from tokenry.operations.token_activity import Activity
 from tokenry.storage.models import AccessRequest, ApiToken, AuditEvent, User
 
 
@@ -101,3 +102,11 @@ def request_json(request: AccessRequest, link: str) -> dict[str, Any]:
         "updated_at": iso(request.updated_at),
         "closed_at": iso(request.closed_at),
     }
+
+
+def activity_json(found: Activity) -> dict[str, Any]:
+    return {"period": found.period, "start": iso(found.start), "end": iso(found.end),
+            "total": found.total,
+            "series": [{"start": iso(start), "count": count} for start, count in found.series],
+            "top_tokens": found.tokens, "top_callers": found.callers,
+            "top_endpoints": found.endpoints}

@@ -24,10 +24,11 @@ from tokenry.operations.context import PageRequest
 from tokenry.operations.create_token import create_token
 from tokenry.operations.delete_token import delete_token
 from tokenry.operations.exception_tokens import ExceptionKind, create_exception_token
+from tokenry.operations.token_activity import token_activity
 from tokenry.operations.token_queries import list_tokens, show_token
 from tokenry.operations.update_token import update_token
 from tokenry.operations.users import show_user
-from tokenry.present import token_json
+from tokenry.present import activity_json, token_json
 
 app = typer.Typer(help="Create, list, edit, deactivate, reactivate and delete API tokens.",
                   no_args_is_help=True)
@@ -153,3 +154,26 @@ def delete(token_id: TokenId, yes: YesOption = False, as_email: AsOption = None,
     with open_core() as core:
         delete_token(core, acting(core, as_email, account), token_id)
         emit(as_json, {"deleted": token_id}, lambda: out.print(f"Deleted API token {token_id}."))
+
+
+@app.command("activity")
+def activity(period: Annotated[str, typer.Option(help="24h, 7d or 30d.")] = "24h",
+             token: Annotated[int | None, typer.Option(help="One token's id only.")] = None,
+             as_email: AsOption = None, account: AccountOption = None,
+             as_json: JsonOption = False) -> None:
+    """API requests over the period, and the top tokens, callers and endpoints."""
+    with open_core() as core:
+        found = activity_json(token_activity(core, acting(core, as_email, account), period,
+                                             token))
+
+        def render() -> None:
+            out.print(f"{found['total']} requests from {found['start']} to {found['end']}")
+            table(["bucket", "requests"], [(p["start"], p["count"]) for p in found["series"]
+                                           if p["count"]])
+            table(["token", "requests"], [(t["token"], t["count"]) for t in found["top_tokens"]])
+            table(["caller", "ip", "requests"], [(c["email"], c["ip_address"], c["count"])
+                                                 for c in found["top_callers"]])
+            table(["endpoint", "requests"], [(e["endpoint"], e["count"])
+                                             for e in found["top_endpoints"]])
+
+        emit(as_json, {"activity": found}, render)

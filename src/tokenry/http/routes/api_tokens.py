@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
+from tokenry.domain.text import MAX_ID
 from tokenry.http.deps import CoreDep, CurrentActor
 from tokenry.http.pagination import page_json
 from tokenry.http.params import BodyId, PageNumber, PerPage, RecordId, ShortText
@@ -15,9 +16,10 @@ from tokenry.operations.context import PageRequest
 from tokenry.operations.create_token import create_token
 from tokenry.operations.delete_token import delete_token
 from tokenry.operations.exception_tokens import create_exception_token
+from tokenry.operations.token_activity import token_activity
 from tokenry.operations.token_queries import list_tokens, show_token
 from tokenry.operations.update_token import update_token
-from tokenry.present import token_json
+from tokenry.present import activity_json, token_json
 
 router = APIRouter(prefix="/api/v2/api_tokens", tags=["api_tokens"])
 
@@ -86,6 +88,13 @@ def create_exception(core: CoreDep, actor: CurrentActor, body: ExceptionTokenBod
                                      user_email=wanted.user_email)
     response.headers["Cache-Control"] = "no-store"
     return {"api_token": token_json(created.token, secret=created.secret)}
+
+
+@router.get("/activity", summary="API requests over time and their top sources")
+def activity(core: CoreDep, actor: CurrentActor,
+             period: Literal["24h", "7d", "30d"] = "24h",
+             token_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None) -> dict[str, Any]:
+    return {"activity": activity_json(token_activity(core, actor, period, token_id))}
 
 
 @router.get("/{token_id}", summary="Show an API token (truncated)")
