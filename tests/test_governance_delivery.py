@@ -163,14 +163,20 @@ def test_only_one_node_runs_the_jobs_at_a_time(core: Core) -> None:
     """PostgreSQL only: SQLite deployments are single-node."""
     from sqlalchemy import text
 
-    from tokenry.jobs.runner import ADVISORY_LOCK, run_jobs
+    from tokenry.jobs.runner import ADVISORY_LOCK, LOCK, run_jobs
 
     assert core.db.is_postgres
     with core.db.engine.connect() as other_node:
-        other_node.execute(text("SELECT pg_advisory_lock(:k)"), {"k": ADVISORY_LOCK})
+        other_node.execute(text(f"SELECT pg_advisory_lock{LOCK}"), {"k": ADVISORY_LOCK})
         assert run_jobs(core).ran is False
-        other_node.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": ADVISORY_LOCK})
+        other_node.execute(text(f"SELECT pg_advisory_unlock{LOCK}"), {"k": ADVISORY_LOCK})
     assert run_jobs(core).ran is True
+    # another installation, in another schema of the same database, holds its own lock
+    with core.db.engine.connect() as other_install:
+        other_install.execute(text("SET search_path TO public"))
+        other_install.execute(text(f"SELECT pg_advisory_lock{LOCK}"), {"k": ADVISORY_LOCK})
+        assert run_jobs(core).ran is True
+        other_install.execute(text(f"SELECT pg_advisory_unlock{LOCK}"), {"k": ADVISORY_LOCK})
 
 
 def test_a_provisioner_resends_a_lapsed_delivery_with_a_new_secret(

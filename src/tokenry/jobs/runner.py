@@ -1,7 +1,9 @@
 """Run every job for every account, on one node at a time.
 
 On PostgreSQL a session-level advisory lock makes sure only one node runs the jobs at
-once; a node that cannot take it skips the round. Each job commits per account, and every
+once; a node that cannot take it skips the round. The lock is keyed by the schema too
+(``LOCK``), so installations that share one PostgreSQL database in different schemas never
+skip each other's rounds. Each job commits per account, and every
 job selects its work by state, so a rerun (or a run after a crash) does only what is left.
 """
 
@@ -23,6 +25,8 @@ from tokenry.storage.queries import account_settings
 
 log = logging.getLogger("tokenry.jobs")
 ADVISORY_LOCK = 0x746B72  # "tkr"
+# the two-key form: tokenry's key, and the schema this installation's tables live in
+LOCK = "(:k, hashtext(current_schema()))"
 Job = Callable[[Core, int, AccountSettings], int]
 # Order matters: stale requests close before anything else; reminders go out before the
 # expiry step deactivates; deletion after grace runs last.
@@ -55,14 +59,15 @@ def _only_one_node(core: Core) -> Iterator[bool]:
         yield True  # SQLite is single-node; BEGIN IMMEDIATE serialises the writes
         return
     with core.db.engine.connect() as connection:
-        got = bool(connection.execute(text("SELECT pg_try_advisory_lock(:k)"),
+        got = bool(connection.execute(text(f"SELECT pg_try_advisory_lock{LOCK}"),
                                       {"k": ADVISORY_LOCK}).scalar())
         connection.commit()
         try:
             yield got
         finally:
             if got:
-                connection.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": ADVISORY_LOCK})
+                connection.execute(text(f"SELECT pg_advisory_unlock{LOCK}"),
+                                   {"k": ADVISORY_LOCK})
                 connection.commit()
 
 
