@@ -304,3 +304,41 @@ def test_usage_survives_a_failed_flush(client: TestClient, core: Core, admin_sec
     core.usage.flush(core.db)
     with core.db.read() as session:
         assert sum(c.count for c in session.scalars(select(UsageCounter))) == 3
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
+def test_another_schemas_identity_changes_leave_this_cache_alone(core: Core) -> None:
+    """Installations sharing one PostgreSQL database each listen on their own channel."""
+    import time
+
+    from sqlalchemy import text
+
+    from tokenry.auth.invalidation import InvalidationWatcher
+    from tokenry.storage.database import NOTIFY_IDENTITY
+
+    cleared: list[int] = []
+    watcher = InvalidationWatcher(core.settings.database_url, lambda: cleared.append(1),
+                                  poll_interval=0.05)
+    watcher.start()
+    try:
+        assert watcher.ready.wait(10)
+        cleared.clear()
+        with core.db.engine.connect() as elsewhere:  # the same statement, from another schema
+            elsewhere.execute(text("SET LOCAL search_path TO public"))
+            elsewhere.execute(text(NOTIFY_IDENTITY))
+            elsewhere.commit()  # SET LOCAL ends here: the pooled connection is ours again
+        looked = watcher.rounds
+        deadline = time.monotonic() + 10
+        while watcher.rounds < looked + 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert cleared == []
+        with core.db.engine.connect() as here:  # and from this schema it is heard
+            here.execute(text(NOTIFY_IDENTITY))
+            here.commit()
+        deadline = time.monotonic() + 10
+        while not cleared and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert cleared
+    finally:
+        watcher.stop()

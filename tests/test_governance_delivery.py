@@ -177,6 +177,7 @@ def test_only_one_node_runs_the_jobs_at_a_time(core: Core) -> None:
         other_install.execute(text(f"SELECT pg_advisory_lock{LOCK}"), {"k": ADVISORY_LOCK})
         assert run_jobs(core).ran is True
         other_install.execute(text(f"SELECT pg_advisory_unlock{LOCK}"), {"k": ADVISORY_LOCK})
+        other_install.execute(text("RESET search_path"))  # the pooled connection is ours again
 
 
 def test_a_provisioner_resends_a_lapsed_delivery_with_a_new_secret(

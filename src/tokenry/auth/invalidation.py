@@ -3,8 +3,9 @@
 Within one process the commit hook clears the cache synchronously. Across processes (the CLI,
 another server node) this watcher does it:
 
-* PostgreSQL: ``LISTEN tokenry_identity``; every identity-changing transaction sends
-  ``NOTIFY`` as part of its commit, so other nodes drop their cache within milliseconds.
+* PostgreSQL: ``LISTEN`` on the schema's channel (``tokenry_`` + md5 of the schema); every
+  identity-changing transaction sends ``pg_notify`` to it as part of its commit, so other
+  nodes drop their cache within milliseconds.
 * SQLite: every identity-changing transaction bumps a generation row in ``server_info``; it
   is polled a few times a second. (Not ``PRAGMA data_version``: that also moves on the
   server's own usage writes, which would empty the cache every flush.)
@@ -63,7 +64,9 @@ class InvalidationWatcher:
     def _watch_postgres(self) -> None:
         conninfo = self._url.set(drivername="postgresql").render_as_string(hide_password=False)
         with psycopg.connect(conninfo, autocommit=True) as connection:
-            connection.execute(f"LISTEN {IDENTITY_CHANNEL}")
+            channel = connection.execute(f"SELECT {IDENTITY_CHANNEL}").fetchone()
+            assert channel is not None
+            connection.execute(f'LISTEN "{channel[0]}"')  # tokenry_ + 32 hex digits
             self._on_change()  # anything committed before LISTEN took effect
             self.ready.set()
             while not self._stop.is_set():

@@ -19,7 +19,10 @@ from tokenry.storage.models import Account, AccountSetting, ApiToken, User
 MIGRATIONS = Path(__file__).parent / "migrations"
 # Writes to these change who can authenticate; committing one clears the verification cache.
 IDENTITY_TABLES = (Account, AccountSetting, ApiToken, User)
-IDENTITY_CHANNEL = "tokenry_identity"
+# One channel per schema, so installations sharing a PostgreSQL database in different schemas
+# do not clear each other's caches: the name is computed by the server from current_schema().
+IDENTITY_CHANNEL = "'tokenry_' || md5(current_schema())"
+NOTIFY_IDENTITY = f"SELECT pg_notify({IDENTITY_CHANNEL}, '')"
 GENERATION_KEY = "identity_generation"
 BUMP_GENERATION = (
     "INSERT INTO server_info (key, value) VALUES ('identity_generation', '1') "
@@ -94,7 +97,7 @@ class Database:
                 session.info["identity_changed"] = True
                 # Tell other processes, as part of this transaction (so only if it commits):
                 # PostgreSQL nodes LISTEN; SQLite servers poll the generation row.
-                statement = f"NOTIFY {IDENTITY_CHANNEL}" if self.is_postgres else BUMP_GENERATION
+                statement = NOTIFY_IDENTITY if self.is_postgres else BUMP_GENERATION
                 session.connection().exec_driver_sql(statement)
 
         def notify(session: Session) -> None:
