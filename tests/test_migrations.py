@@ -74,11 +74,21 @@ def test_upgrading_a_0002_sqlite_database_keeps_rows_and_foreign_keys(tmp_path: 
                 "source_type, source_label, via, changes, change_description) VALUES "
                 "(40, 1, :now, 'x', 'create', 'user', 'a@x.io', 'cli', '{}', '')"),
                 {"now": now})
+            connection.execute(text(  # what 0002 kept: the link in plaintext
+                "INSERT INTO notifications (account_id, event, channel, destination, subject, "
+                "body, payload, idempotency_key, status, attempts, next_attempt_at, "
+                "created_at) VALUES (1, 'delivery.link', 'email', 'a@x.io', 'ready', "
+                "'One-time link: http://x/deliveries/OldPlainLink123', "
+                "'{\"text\": \"http://x/deliveries/OldPlainLink123\"}', 'k', 'pending', 0, "
+                ":now, :now)"), {"now": now})
         db.upgrade()
         with db.engine.begin() as connection:
             assert connection.execute(text("SELECT email FROM users WHERE id = 7")).scalar() \
                 == "a@x.io"  # the accounts rebuild cascaded nothing
             assert connection.execute(text("PRAGMA foreign_key_check")).first() is None
+            body, payload = connection.execute(text(
+                "SELECT body, payload FROM notifications")).one()
+            assert "OldPlainLink123" not in body + payload and "re-send" in body
             assert connection.execute(text("SELECT credential FROM audit_events")).scalar() == ""
             connection.execute(text("DELETE FROM audit_events"))
             connection.execute(text(

@@ -30,8 +30,18 @@ NEW_COLUMNS: dict[str, list[sa.Column[Any]]] = {
 }
 
 
+LINK_REMOVED = ('The one-time link of this message was removed from storage by an upgrade '
+                '(links are no longer kept in plaintext). Ask a provisioner to re-send it.')
+
+
 def upgrade() -> None:
     sqlite = op.get_bind().dialect.name == 'sqlite'
+    # Earlier versions kept one-time delivery links in plaintext in the outbox: remove them,
+    # so a copy of the database opens nothing. An unsent link can be re-sent by a provisioner.
+    notifications = sa.table('notifications', sa.column('event', sa.String),
+                             sa.column('body', sa.Text), sa.column('payload', sa.JSON))
+    op.execute(notifications.update().where(notifications.c.event == 'delivery.link')
+               .values(body=LINK_REMOVED, payload={}))
     for table in ID_TABLES:
         columns = NEW_COLUMNS.get(table, [])
         if not sqlite and not columns:
