@@ -82,13 +82,11 @@ def validate_submission(fields: dict[str, object], *, today: date,
 
 def basic_auth_advice(*, password_access: bool, admins: list[str]) -> str:
     """What to use instead of an admin token, as it is true for this account today."""
-    advice = ("An admin API token is not needed for this use case: use password (basic) "
-              "authentication with your own account instead.")
     if password_access:
-        return advice
+        return ADMIN_NOT_REQUIRED_ADVICE
     who = ", ".join(admins[:5]) or "an admin of this account"
-    return (f"{advice} Password access is off for this account; {who} can turn it on "
-            "(account setting password_access).")
+    return (f"{ADMIN_NOT_REQUIRED_ADVICE} Password access is off for this account; {who} "
+            "can turn it on (account setting password_access).")
 
 
 def expiry_of(removal_date: date) -> datetime:
