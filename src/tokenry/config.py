@@ -53,6 +53,10 @@ class Settings(BaseSettings):
     webhook_allow_private: bool = False  # allow webhook receivers on private addresses
     slack_api_url: str = "https://slack.com/api"  # Slack Web API (bot token DMs)
     node_id: str = ""  # this node's name for outbox leases; default: the host name
+    # Admin Center sessions: signed out after this long without a request, and after this
+    # long in any case
+    session_idle_minutes: int = Field(30, ge=1, le=24 * 60)
+    session_lifetime_hours: int = Field(12, ge=1, le=24 * 30)
     log_level: str = "info"
     log_format: Literal["text", "json"] = "text"
 
@@ -78,6 +82,11 @@ class Settings(BaseSettings):
             raise ValueError("smtp_username needs smtp_starttls: a password must not cross "
                              "the network in clear text (only a loopback relay is exempt)")
         return self
+
+    @property
+    def secure_cookies(self) -> bool:
+        """Cookies are marked ``Secure`` when tokenry is reached over HTTPS."""
+        return self.base_url.lower().startswith("https://")
 
     @property
     def is_sqlite(self) -> bool:

@@ -21,6 +21,8 @@ class Action(StrEnum):
     RETRIEVE_REFUSED = "retrieve_refused"
     ROTATE = "rotate"
     RESEND = "resend"
+    LOGIN = "login"
+    INVITE = "invite"
 
 
 class SourceType(StrEnum):
@@ -31,3 +33,4 @@ class SourceType(StrEnum):
     ACCESS_REQUEST = "access_request"
     DELIVERY = "delivery"
     CALENDAR_FEED = "calendar_feed"
+    INVITATION = "invitation"

@@ -18,7 +18,7 @@ GROUPS = {
         "reminder_days", "expiry_grace_days", "inactivity_days", "inactivity_warning_days",
         "deactivated_retention_days", "extension_grace_hours", "approval_reminder_days",
         "allow_personal_tokens", "allow_automation_tokens", "allow_target_tokens",
-        "weekly_compliance_report",
+        "weekly_compliance_report", "invitation_hours",
     ),
     "notifications": ("notify_email", "slack_webhook_url", "slack_bot_token", "webhook_url",
                       "webhook_secret"),
@@ -34,6 +34,7 @@ _RANGES = {
     "extension_grace_hours": (0, 24 * 30),
     "inactivity_warning_days": (0, 365),
     "approval_reminder_days": (0, 365),
+    "invitation_hours": (1, 24 * 30),
 }
 
 
@@ -57,6 +58,7 @@ class AccountSettings:
     allow_automation_tokens: bool = True
     allow_target_tokens: bool = True
     weekly_compliance_report: bool = True
+    invitation_hours: int = 72  # how long a link to set a first password stays valid
     # notifications
     notify_email: bool = True
     slack_webhook_url: str = ""

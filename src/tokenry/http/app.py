@@ -36,6 +36,7 @@ from tokenry.http.suffix import JsonSuffixMiddleware
 from tokenry.jobs.runner import run_jobs
 from tokenry.notify.worker import deliver_due, release_own_leases
 from tokenry.operations.bootstrap import check_server_secret
+from tokenry.web import install_web
 
 log = logging.getLogger("tokenry")
 
@@ -99,6 +100,7 @@ def create_app(settings: Settings, core: Core | None = None) -> FastAPI:
     for module in (users, api_tokens, account_settings, audit_logs, verify, health,
                    access_requests, deliveries, calendar, reports):
         app.include_router(module.router)
+    install_web(app)
     app.add_middleware(JsonSuffixMiddleware)
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(RequestIdMiddleware, trust_incoming=bool(settings.forwarded_allow_ips))

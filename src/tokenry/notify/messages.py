@@ -110,3 +110,16 @@ def weekly_compliance(week: str, counts: dict[str, int], top: list[str], link: s
     return Message("report.compliance_weekly", f"compliance:{week}",
                    f"Weekly API token compliance report ({week}): {total} finding"
                    f"{'s' if total != 1 else ''}", body, {"week": week, "counts": counts})
+
+
+def invitation(user: User, inviter: str, url: str, expires_at: datetime, *,
+               invitation_id: int) -> Message:
+    """The link with which a user sets their first password; to them alone."""
+    return Message(
+        "user.invited", f"user:{user.id}:invitation:{invitation_id}",
+        "You are invited to the tokenry Admin Center",
+        f"{inviter} invited you ({user.email}) to sign in to the tokenry Admin Center. Open "
+        f"the one-time link sent to you privately before {iso(expires_at)} and choose a "
+        "password.",
+        {"user_id": user.id, "expires_at": iso(expires_at)},
+        private=f"Set your password: {url}")

@@ -2,18 +2,44 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from dataclasses import dataclass
+from typing import Literal
+
+from sqlalchemy import or_, select
 
 from tokenry.core import Core
+from tokenry.domain.text import check_text
 from tokenry.operations._common import find_token, paginate, require_token_admin
 from tokenry.operations.context import Actor, Page, PageRequest
 from tokenry.storage.models import ApiToken
 
+Status = Literal["all", "active", "inactive"]
 
-def list_tokens(core: Core, actor: Actor, page: PageRequest | None = None) -> Page[ApiToken]:
+
+@dataclass(frozen=True, slots=True)
+class TokenFilter:
+    """``status`` and a ``text`` found in the description or the truncated token."""
+
+    status: Status = "all"
+    text: str = ""
+
+    def __post_init__(self) -> None:
+        check_text(self.text, limit=100, field="text")
+
+
+def list_tokens(core: Core, actor: Actor, page: PageRequest | None = None,
+                wanted: TokenFilter | None = None) -> Page[ApiToken]:
+    wanted = wanted or TokenFilter()
     with core.db.read() as session:
         require_token_admin(session, actor, "list API tokens")
         query = select(ApiToken).where(ApiToken.account_id == actor.account_id)
+        if wanted.status != "all":
+            query = query.where(ApiToken.active.is_(wanted.status == "active"))
+        if wanted.text:
+            pattern = "%" + wanted.text.replace("\\", "\\\\").replace("%", "\\%") \
+                .replace("_", "\\_") + "%"
+            query = query.where(or_(ApiToken.description.ilike(pattern, escape="\\"),
+                                    ApiToken.display.ilike(pattern, escape="\\")))
         return paginate(session, query.order_by(ApiToken.id), page or PageRequest())
 
 

@@ -18,8 +18,10 @@ from tokenry.domain.users import (
     parse_role,
     validate_name,
 )
+from tokenry.domain.web_sessions import ends_sessions
 from tokenry.operations._common import audit, paginate, require_account_admin
 from tokenry.operations.context import Actor, Page, PageRequest
+from tokenry.operations.web_sessions import end_sessions
 from tokenry.storage.models import User
 
 MIN_PASSWORD = 12
@@ -43,7 +45,7 @@ def _manager_id(session: Session, account_id: int, manager_email: str | None) ->
             "manager", f"there is no user {manager_email!r} to be the manager") from None
 
 
-def _password_hash(password: str | None) -> str | None:
+def password_hash(password: str | None) -> str | None:
     if password is None:
         return None
     if len(password) < MIN_PASSWORD:
@@ -68,14 +70,14 @@ def add_user(session: Session, core: Core, actor: Actor, *, email: str, name: st
     """Insert a user inside the caller's transaction (the caller checks who may do it)."""
     email, name, role = normalise_email(email), validate_name(name), parse_role(role)
     check_provisioner_role(role, provisioner)
-    password_hash = _password_hash(password)
+    hashed = password_hash(password)
     now = core.clock()
     exists = session.scalar(select(User.id).where(User.account_id == actor.account_id,
                                                    User.email == email))
     if exists is not None:
         raise Conflict(f"A user with email {email} already exists in this account.")
     user = User(account_id=actor.account_id, email=email, name=name, role=role,
-                verified=verified, suspended=False, password_hash=password_hash,
+                verified=verified, suspended=False, password_hash=hashed,
                 provisioner=provisioner,
                 manager_id=_manager_id(session, actor.account_id, manager_email),
                 created_at=now, updated_at=now)
@@ -117,10 +119,12 @@ def update_user(core: Core, actor: Actor, email: str, *, name: str | None = None
         for key, (_, value) in changes.items():
             setattr(user, key, value)
         if password is not None:
-            user.password_hash = _password_hash(password)
+            user.password_hash = password_hash(password)
             changes["password"] = ["(set)", "(changed)"]
         if changes:
             user.updated_at = core.clock()
+            if ends_sessions(set(changes)):
+                end_sessions(session, user.id)
             audit(session, core, actor, action=Action.UPDATE, source_type=SourceType.USER,
                   source_id=user.id, source_label=user.email, changes=changes,
                   description=f"Updated {', '.join(sorted(changes))} of {user.email}")
@@ -138,3 +142,14 @@ def show_user(core: Core, actor: Actor, email: str) -> User:
     with core.db.read() as session:
         require_account_admin(session, actor, "view users")
         return find_user(session, actor.account_id, email)
+
+
+def user_emails(core: Core, actor: Actor, user_ids: set[int]) -> dict[int, str]:
+    """The emails of some users of the account, by id (for lists that show who is bound)."""
+    if not user_ids:
+        return {}
+    with core.db.read() as session:
+        require_account_admin(session, actor, "view users")
+        rows = session.execute(select(User.id, User.email).where(
+            User.account_id == actor.account_id, User.id.in_(user_ids)))
+        return {user_id: email for user_id, email in rows}

@@ -240,3 +240,38 @@ class UsageCounter(Base):
     ip_address: Mapped[str] = mapped_column(String(64))
     endpoint: Mapped[str] = mapped_column(String(255))
     count: Mapped[int] = mapped_column(IdType, default=0)
+
+
+class WebSession(Base):
+    """A signed-in browser. The cookie holds a secret; only its keyed hash is stored here.
+
+    Deleting the row ends the session: sign-out, and any change that must end it at once
+    (suspension, a role change, a new password) delete the user's rows.
+    """
+
+    __tablename__ = "web_sessions"
+    __table_args__ = NEVER_REUSE_IDS
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    secret_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ip_address: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    user_agent: Mapped[str | None] = mapped_column(String(255), nullable=True)
+
+
+class Invitation(Base):
+    """A one-time, expiring link with which a user sets their first password."""
+
+    __tablename__ = "invitations"
+    __table_args__ = NEVER_REUSE_IDS
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    link_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_by_id: Mapped[int | None] = mapped_column(IdType, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    replaced_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

@@ -1,0 +1,1 @@
+"""The Admin Center's routes, one module per area."""
