@@ -19,7 +19,7 @@ from sqlalchemy import select, text
 from tokenry.core import Core
 from tokenry.domain.errors import Invalid
 from tokenry.domain.settings import AccountSettings
-from tokenry.jobs import expiry, inactivity, reminders, requests, weekly_report
+from tokenry.jobs import expiry, inactivity, reminders, requests, sessions, weekly_report
 from tokenry.storage.models import Account
 from tokenry.storage.queries import account_settings
 
@@ -43,6 +43,7 @@ JOBS: dict[str, Job] = {
     "delete_long_deactivated": inactivity.delete_long_deactivated,
     "send_weekly_compliance_report": weekly_report.send_weekly_compliance_report,
     "purge_old_notifications": requests.purge_old_notifications,
+    "purge_ended_sessions": sessions.purge_ended_sessions,
 }
 
 
