@@ -282,3 +282,33 @@ def test_the_scheduler_removes_ended_sessions(client: TestClient, core: Core,
     assert run_jobs(core, "purge_ended_sessions").counts["purge_ended_sessions"] == 1
     with core.db.read() as session:
         assert session.scalars(select(WebSession)).all() == []
+
+
+@pytest.mark.parametrize("path", ["/admin/api_tokens?q=" + "x" * 200, "/admin/api_tokens/abc/edit",
+                                  "/admin/api_tokens/99999999999999999999999/edit",
+                                  "/admin/api_tokens/12/explode", "/admin/api_tokens/7/edit"])
+def test_bad_addresses_answer_with_a_page_not_json(client: TestClient, path: str) -> None:
+    sign_in(client)
+    response = client.get(path)
+    assert response.status_code in (404, 422)
+    assert response.headers["content-type"].startswith("text/html")
+    assert "Traceback" not in response.text and "Signed in as" in response.text
+
+
+def test_with_token_access_off_the_tokens_page_says_where_to_turn_it_on(
+    client: TestClient, core: Core, admin_actor: Actor
+) -> None:
+    from tokenry.operations.account_settings import update_account_settings
+
+    update_account_settings(core, admin_actor, {"token_access": False})
+    sign_in(client)
+    page = client.get("/admin/api_tokens")
+    assert page.status_code == 403 and "token access is turned off" in page.text
+    assert 'href="/admin/settings"' in page.text
+
+
+def test_an_unknown_page_is_a_page_and_an_unknown_endpoint_is_json(client: TestClient) -> None:
+    page = client.get("/admin/nothing-here", headers={"Accept": "text/html"})
+    assert page.status_code == 404 and "Page not found" in page.text
+    api = client.get("/api/v2/nothing-here.json", headers={"Accept": "text/html"})
+    assert api.status_code == 404 and api.json()["error"] == "InvalidEndpoint"

@@ -8,7 +8,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from tokenry.domain.errors import (
@@ -53,6 +53,12 @@ def error_response(error: TokenryError) -> JSONResponse:
     return JSONResponse({"error": code, "description": error.description}, status_code=status)
 
 
+def wants_page(request: Request) -> bool:
+    """A person's browser asking for a page (not an API client)."""
+    return not request.url.path.startswith("/api/") and "text/html" in request.headers.get(
+        "accept", "")
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(TokenryError)
     async def _domain(_: Request, error: TokenryError) -> JSONResponse:
@@ -69,7 +75,13 @@ def install_error_handlers(app: FastAPI) -> None:
         return error_response(Invalid("The request is not valid; see details.", details))
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, error: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, error: StarletteHTTPException) -> Response:
+        if error.status_code == 404 and wants_page(request):
+            from tokenry.web.render import render
+
+            return render(request, "message.html", {
+                "title": "Page not found",
+                "message": "There is no page at this address."}, status_code=404)
         code = {404: "InvalidEndpoint", 405: "MethodNotAllowed"}.get(error.status_code, "Error")
         return JSONResponse({"error": code, "description": str(error.detail)},
                             status_code=error.status_code, headers=error.headers)

@@ -13,6 +13,7 @@ from typing import Annotated, Any
 from urllib.parse import quote, urlsplit
 
 from fastapi import Depends, Request, Response
+from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
@@ -119,6 +120,14 @@ class WebRoute(APIRoute):
                 if request.method != "GET":
                     target = request.url.path
                 return redirect(f"/login?next={quote(target, safe='/')}")
+            except RequestValidationError as error:
+                problems = "; ".join(
+                    f"{'/'.join(str(p) for p in problem.get('loc', ())[1:]) or 'input'}: "
+                    f"{problem['msg']}" for problem in error.errors())
+                return render(request, "message.html", {
+                    "title": "Not a valid address or form",
+                    "message": problems}, status_code=422,
+                    user=await run_in_threadpool(maybe_signed_in, request))
             except FormRefused:
                 return render(request, "message.html", {
                     "title": "This form has expired",

@@ -15,7 +15,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from starlette.datastructures import FormData
 
-from tokenry.domain.errors import Invalid, NotFound
+from tokenry.domain.errors import Forbidden, Invalid, NotFound
 from tokenry.domain.text import MAX_ID
 from tokenry.operations.context import PageRequest
 from tokenry.operations.create_token import CreatedToken, create_token
@@ -64,7 +64,15 @@ def _list_page(request: Request, user: WebUser, *, status: str = "all", q: str =
 def index(request: Request, user: SignedInUser, status: str = "all",
           q: Annotated[str, Query(max_length=100)] = "",
           page: Annotated[int, Query(ge=1, le=10**6)] = 1) -> HTMLResponse:
-    return _list_page(request, user, status=status, q=q, page=page)
+    try:
+        return _list_page(request, user, status=status, q=q, page=page)
+    except Forbidden as refused:
+        # token access off, or not an admin: say so, and point to where it can change
+        return render(request, "message.html", {
+            "title": "API tokens", "message": refused.description,
+            "back": "/admin/settings" if user.is_admin else "/requests",
+            "back_label": "Open the settings" if user.is_admin else "Go to requests",
+        }, user=user, status_code=403)
 
 
 @router.get("/new", response_class=HTMLResponse)

@@ -1,0 +1,47 @@
+"""Signing in and out in a real browser, on the sign-in page a person sees first."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from tests.conftest import ADMIN_PASSWORD
+from tests.web import PHONE, assert_accessible, screenshot, sign_in, site
+
+__all__ = ["site"]
+
+
+def test_sign_in_page_names_the_instance_and_explains_a_refusal(
+    site: str, browser: Any, tmp_path: Path
+) -> None:
+    context = browser.new_context(viewport=PHONE)
+    page = context.new_page()
+    try:
+        page.goto(f"{site}/admin/api_tokens")
+        assert "/login?next=/admin/api_tokens" in page.url
+        assert page.get_by_role("heading", name="Sign in to Default account").is_visible()
+        assert_accessible(page)
+        page.get_by_label("Email").fill("admin@example.com")
+        page.get_by_label("Password").fill("not it")
+        page.get_by_role("button", name="Sign in").click()
+        assert "do not match an active user" in page.get_by_role("alert").inner_text()
+        assert page.get_by_label("Email").input_value() == "admin@example.com"
+        assert_accessible(page)
+        page.get_by_label("Password").fill(ADMIN_PASSWORD)
+        page.get_by_role("button", name="Sign in").click()
+        page.wait_for_url("**/admin/api_tokens")
+        screenshot(page, tmp_path, "signed-in-phone")
+    finally:
+        context.close()
+
+
+def test_sign_out(site: str, browser: Any) -> None:
+    page = sign_in(browser, site)
+    try:
+        page.get_by_role("button", name="Sign out").click()
+        page.wait_for_url("**/login")
+        assert "You are signed out." in page.inner_text("main")
+        page.goto(f"{site}/admin/api_tokens")
+        assert "/login" in page.url
+    finally:
+        page.context.close()
