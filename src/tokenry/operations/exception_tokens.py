@@ -1,4 +1,5 @@
-"""CreateExceptionToken: the three kinds of token a provisioner may issue without a request.
+"""CreateExceptionToken: the three kinds of token a provisioner may issue without a request,
+and ExceptionOverview: the kinds the account allows and the ones already issued.
 
 Each kind has its own per-account switch and its own naming standard; all are audited and
 otherwise ordinary tokens with every rule of the token authority.
@@ -89,9 +90,9 @@ def exception_overview(core: Core, actor: Actor) -> ExceptionOverview:
             ApiToken.account_id == actor.account_id,
             ApiToken.kind.in_([kind.value for kind in ExceptionKind])).order_by(ApiToken.id)))
         holder_ids = {token.user_id for token in tokens if token.user_id is not None}
-        holders = dict(session.execute(select(User.id, User.email).where(
-            User.account_id == actor.account_id, User.id.in_(holder_ids))).tuples().all()) \
-            if holder_ids else {}
+        rows = session.execute(select(User.id, User.email).where(
+            User.account_id == actor.account_id, User.id.in_(holder_ids))) if holder_ids else ()
+        holders = {user_id: email for user_id, email in rows}
     return ExceptionOverview(
         allowed={kind: bool(getattr(policy, SWITCHES[kind])) for kind in ExceptionKind},
         tokens=tokens, holders=holders)
