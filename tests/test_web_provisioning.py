@@ -17,6 +17,7 @@ from tests.governance_people import PASSWORD, People, cast
 from tests.web import PHONE, assert_accessible, screenshot, sign_in, site
 from tokenry.core import Core
 from tokenry.domain.token_format import looks_like_token
+from tokenry.operations.account_settings import update_account_settings
 from tokenry.operations.compliance_report import compliance_report
 from tokenry.operations.context import Actor
 from tokenry.operations.create_token import create_token
@@ -35,8 +36,11 @@ def people(core: Core, admin_actor: Actor) -> People:
 
 
 def _save_and_take_secret(page: Any, section: Any, button: str) -> tuple[str, str]:
-    """Save a form, read the one-time secret and the token's name, close the dialog."""
-    section.get_by_role("button", name=button).click()
+    """Save a form; the one-time secret and the token's name, from a page nobody stores."""
+    with page.expect_response(lambda response: response.request.method == "POST") as sent:
+        section.get_by_role("button", name=button).click()
+    assert sent.value.status == 201
+    assert sent.value.headers["cache-control"] == "no-store"
     shown = page.get_by_role("dialog", name="Copy your new API token")
     secret = shown.locator("#new-token-secret").inner_text().strip()
     name = shown.get_by_test_id("new-token-name").inner_text()
@@ -107,7 +111,8 @@ def test_a_provisioner_issues_each_kind_and_sees_it_once(
 
 
 def test_form_errors_are_inline_and_others_are_refused(
-        site: str, browser: Any, people: People, core: Core, admin_actor: Actor) -> None:
+        site: str, browser: Any, people: People, core: Core, admin_actor: Actor,
+        tmp_path: Path) -> None:
     page = sign_in(browser, site, people.provisioner, PASSWORD)
     try:
         page.goto(f"{site}/admin/exceptions")
@@ -126,9 +131,18 @@ def test_form_errors_are_inline_and_others_are_refused(
         assert "there is no user 'nobody@example.com'" in target.locator(
             "#target-user_email-error").inner_text()
         assert target.get_by_label("Target").input_value() == "Status page"
+        assert target.get_by_label("Service user").evaluate("e => e === document.activeElement")
         assert page.locator(".field-error").count() == 1  # only the form that was sent
         assert "No exception tokens yet." in page.inner_text("main")
         assert_accessible(page)
+        screenshot(page, tmp_path, "exceptions-errors")
+
+        update_account_settings(core, admin_actor, {"allow_target_tokens": False})
+        page.goto(f"{site}/admin/exceptions")
+        target = page.get_by_role("region", name="Target token")
+        assert "Turned off" in target.inner_text() and "allow_target_tokens" in target.inner_text()
+        assert target.get_by_role("button").count() == 0
+        assert page.get_by_role("button", name="Save personal token").is_visible()
     finally:
         page.context.close()
 
