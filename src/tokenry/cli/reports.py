@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 import sys
 from collections.abc import Callable
@@ -13,10 +12,9 @@ import typer
 
 from tokenry.cli.common import AccountOption, AsOption, acting, open_core, out, table
 from tokenry.operations.compliance_report import ComplianceReport, compliance_report
+from tokenry.present_csv import COMPLIANCE_COLUMNS, compliance_csv
 
 app = typer.Typer(help="Governance reports.", no_args_is_help=True)
-COLUMNS = ("category", "token_id", "request_id", "name", "reason")
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 class Format(StrEnum):
@@ -27,7 +25,8 @@ class Format(StrEnum):
 
 def _table(report: ComplianceReport) -> None:
     if report.findings:
-        table(COLUMNS, [[f.as_dict()[c] for c in COLUMNS] for f in report.findings])
+        table(COMPLIANCE_COLUMNS,
+              [[f.as_dict()[c] for c in COMPLIANCE_COLUMNS] for f in report.findings])
     else:
         out.print("No findings.")
     out.print(", ".join(f"{name}: {count}" for name, count in report.counts.items()),
@@ -38,18 +37,8 @@ def _json(report: ComplianceReport) -> None:
     sys.stdout.write(json.dumps({"compliance": report.as_dict()}, indent=2) + "\n")
 
 
-def _cell(value: object) -> object:
-    # A token name is user input; a spreadsheet would run one starting with "=" as a formula.
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
-    return value
-
-
 def _csv(report: ComplianceReport) -> None:
-    writer = csv.writer(sys.stdout)
-    writer.writerow(COLUMNS)
-    for finding in report.findings:
-        writer.writerow([_cell(finding.as_dict()[c]) for c in COLUMNS])
+    sys.stdout.write(compliance_csv(report))
 
 
 RENDERERS: dict[Format, Callable[[ComplianceReport], None]] = {

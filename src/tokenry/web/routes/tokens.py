@@ -8,7 +8,7 @@ page of their own. The full token is shown once, in the response to Add, which i
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
@@ -24,6 +24,7 @@ from tokenry.operations.token_queries import Status, TokenFilter, list_tokens, s
 from tokenry.operations.update_token import update_token
 from tokenry.operations.users import list_users, show_user, user_emails
 from tokenry.operations.web_sessions import WebUser
+from tokenry.web.forms import expiry
 from tokenry.web.render import TEMPLATES, core_of, redirect, render
 from tokenry.web.session import PostedForm, SignedInUser, WebRoute, field, web_actor
 
@@ -81,18 +82,6 @@ def new(request: Request, user: SignedInUser) -> HTMLResponse:
     return render(request, "token_new.html", {"add_errors": {}, "add_values": {}}, user=user)
 
 
-def _expiry(value: str) -> datetime | None:
-    """A date (end of that day, UTC) or a date and time (UTC) from the form."""
-    if not value:
-        return None
-    try:
-        if "T" in value:
-            return datetime.fromisoformat(value).replace(tzinfo=UTC)
-        return datetime.combine(datetime.fromisoformat(value).date(), time(23, 59, 59), UTC)
-    except ValueError:
-        raise Invalid.field("expires_at", "enter a date such as 2027-04-30") from None
-
-
 def _bound_user_id(request: Request, user: WebUser, email: str) -> int | None:
     if not email:
         return None
@@ -108,7 +97,7 @@ def add(request: Request, user: SignedInUser, form: PostedForm) -> HTMLResponse:
     try:
         created = create_token(core_of(request), web_actor(request, user),
                                description=values["description"] or None,
-                               expires_at=_expiry(values["expires_at"]),
+                               expires_at=expiry(values["expires_at"]),
                                user_id=_bound_user_id(request, user, values["user"]))
     except Invalid as error:
         errors = error.details or {"description": [error.description]}
