@@ -107,7 +107,7 @@ def test_provisioners_get_the_compliance_report_once_a_week_unless_turned_off(
     [weekly] = notices(core, "report.compliance_weekly")
     assert set(weekly.payload["recipients"]) == {people.provisioner, people.other_provisioner}
     assert "unapproved: " in weekly.body and "by hand" in weekly.body
-    assert "/api/v2/reports/compliance.json" in weekly.body
+    assert "/admin/compliance" in weekly.body  # the page; a person signs in there
     clock.now += timedelta(days=7)
     run_jobs(core)
     assert len(notices(core, "report.compliance_weekly")) == 2

@@ -21,7 +21,7 @@ def send_weekly_compliance_report(core: Core, account_id: int, policy: AccountSe
     report = compliance_report(core, scheduler(account_id))
     top = [f"{f.category.value.replace('_', ' ')}: {f.name} ({f.reason})"
            for f in report.findings[:TOP_ITEMS]]
-    link = f"{base_url(core, account_id)}/api/v2/reports/compliance.json"
+    link = f"{base_url(core, account_id)}/admin/compliance"
     with core.db.transaction() as session:
         people = provisioners(session, account_id)
         if not people:
