@@ -15,7 +15,7 @@ TITLES = {
     "api": "API access",
     "governance": "Governance",
     "notifications": "Notifications",
-    "instance": "This instance",
+    "instance": "Instance",
 }
 TEXT = {
     "token_access": ("Token access", "API requests may authenticate with an API token."),
