@@ -83,6 +83,8 @@ def test_admin_adds_and_invites_a_person_who_sets_a_password(
         newcomer.goto(f"{site}/admin/people")  # not an admin: the operation refuses
         assert "Not allowed" in newcomer.inner_text("main")
         assert "Signed in as" in newcomer.inner_text("header")
+        newcomer.goto(f"{site}/admin/settings")
+        assert "Not allowed" in newcomer.inner_text("main")
         newcomer.goto(f"{site}{link}")
         assert "already used" in newcomer.inner_text("main")
 
