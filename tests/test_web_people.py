@@ -60,6 +60,7 @@ def test_admin_adds_and_invites_a_person_who_sets_a_password(
         dialog.get_by_label("Manager").fill("boss@example.com")
         dialog.get_by_label("Role").select_option("agent")
         assert_accessible(admin)
+        screenshot(admin, tmp_path, "people-add-dialog")
         dialog.get_by_role("button", name="Add and invite").click()
         assert "Nia Newcomer was added and invited" in admin.inner_text("main")
         row = admin.locator("tr", has_text="nia@example.com")
