@@ -1,4 +1,4 @@
-"""``tokenry users``: how people get in before the web UI exists."""
+"""``tokenry users``: how people get in before the web UI exists, and are invited to it."""
 
 from __future__ import annotations
 
@@ -6,8 +6,18 @@ from typing import Annotated
 
 import typer
 
-from tokenry.cli.common import AccountOption, AsOption, JsonOption, acting, emit, open_core, table
+from tokenry.cli.common import (
+    AccountOption,
+    AsOption,
+    JsonOption,
+    acting,
+    emit,
+    open_core,
+    out,
+    table,
+)
 from tokenry.operations.context import PageRequest
+from tokenry.operations.invitations import invite_user
 from tokenry.operations.users import create_user, list_users, show_user, update_user
 from tokenry.present import user_json
 
@@ -82,3 +92,16 @@ def update(email: str,
                                      password=password, manager_email=manager,
                                      provisioner=provisioner))
         emit(as_json, {"user": user}, lambda: _show(user))
+
+
+@app.command("invite")
+def invite(email: str, as_email: AsOption = None, account: AccountOption = None,
+           as_json: JsonOption = False) -> None:
+    """Send a user without a password a one-time link to choose one (by e-mail or Slack DM).
+    A new invitation replaces any earlier one."""
+    with open_core() as core:
+        invited = invite_user(core, acting(core, as_email, account), email)
+        payload = {"email": invited.email, "expires_at": invited.expires_at.isoformat()}
+        emit(as_json, {"invitation": payload}, lambda: out.print(
+            f"Invitation sent to {invited.email}; the link works until "
+            f"{invited.expires_at:%Y-%m-%d %H:%M} UTC.", highlight=False))

@@ -112,6 +112,11 @@ def audit_value(key: str, value: Any) -> Any:
     return list(value) if isinstance(value, tuple) else value
 
 
+def setting_range(key: str) -> tuple[int, int] | None:
+    """The allowed range of a whole-number setting (for forms); None for other settings."""
+    return _RANGES.get(key)
+
+
 _TRUE = {"true", "on", "yes", "1"}
 _FALSE = {"false", "off", "no", "0"}
 

@@ -83,6 +83,19 @@ def invite_user(core: Core, actor: Actor, email: str) -> Invited:
         return Invited(email=user.email, expires_at=invitation.expires_at)
 
 
+def open_invitations(core: Core, actor: Actor, user_ids: set[int]) -> dict[int, datetime]:
+    """When each user's unused, unexpired invitation expires, by user id (for the people list)."""
+    if not user_ids:
+        return {}
+    with core.db.read() as session:
+        require_account_admin(session, actor, "view users")
+        rows = session.execute(select(Invitation.user_id, Invitation.expires_at).where(
+            Invitation.account_id == actor.account_id, Invitation.user_id.in_(user_ids),
+            Invitation.used_at.is_(None), Invitation.replaced_at.is_(None),
+            Invitation.expires_at > core.clock()))
+        return {user_id: expires_at for user_id, expires_at in rows}
+
+
 def _find(session: Session, core: Core, secret: str, *, lock: bool = False) -> Invitation:
     query = select(Invitation).where(
         Invitation.link_hash == web_sessions.digest(core.server_key, LINK, secret[:128]))

@@ -11,10 +11,10 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from tokenry.web.routes import auth, compliance, exceptions, tokens
+from tokenry.web.routes import auth, compliance, exceptions, people, settings, tokens
 
 STATIC = Path(__file__).parent / "static"
-ROUTERS = (auth, tokens, exceptions, compliance)
+ROUTERS = (auth, tokens, exceptions, compliance, people, settings)
 
 
 def install_web(app: FastAPI) -> None:
