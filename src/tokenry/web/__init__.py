@@ -11,10 +11,10 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from tokenry.web.routes import auth, tokens
+from tokenry.web.routes import auth, request_actions, requests, tokens
 
 STATIC = Path(__file__).parent / "static"
-ROUTERS = (auth, tokens)
+ROUTERS = (auth, tokens, requests, request_actions)
 
 
 def install_web(app: FastAPI) -> None:
