@@ -80,6 +80,7 @@ def test_a_request_goes_from_the_form_to_a_revealed_token(
         waiting = bo.get_by_role("table", name="Requests waiting for your decision")
         assert "Zendesk export" in waiting.inner_text()
         assert_accessible(bo)
+        screenshot(bo, tmp_path, "requests-desktop")
         waiting.get_by_role("link", name="Zendesk export").click()
         assert "Ria Quest" in bo.inner_text("main")
         bo.get_by_role("button", name="Approve").click()
@@ -90,7 +91,15 @@ def test_a_request_goes_from_the_form_to_a_revealed_token(
         pat.goto(f"{site}/requests")
         pat.get_by_role("table", name="Requests waiting for your decision").get_by_role(
             "link", name=f"#{request_id}").click()
+        assert pat.get_by_label("Acts as").input_value() == ""
         assert_accessible(pat)
+        screenshot(pat, tmp_path, "request-provisioner-decides")
+        pat.get_by_label("Acts as").fill("nobody@example.com")
+        pat.get_by_role("button", name="Approve").click()
+        assert "there is no user 'nobody@example.com'" in pat.locator(
+            "#acts_as-error").inner_text()
+        assert pat.get_by_label("Acts as").input_value() == "nobody@example.com"
+        pat.get_by_label("Acts as").fill("")
         pat.get_by_role("button", name="Approve").click()
         assert "The token was issued" in pat.inner_text("main")
         assert pat.get_by_test_id("state").inner_text() == "Issued"
@@ -133,12 +142,13 @@ def test_the_request_pages_at_phone_width(site: str, browser: Any, people: Peopl
         screenshot(bo, tmp_path, "request-form-phone")
         bo.goto(f"{site}/requests")
         assert_fits(bo)
+        screenshot(bo, tmp_path, "requests-phone")
     finally:
         bo.context.close()
 
 
 def test_denials_carry_their_reason_and_the_requester_cancels(
-    site: str, browser: Any, people: People, client: TestClient
+    site: str, browser: Any, people: People, client: TestClient, tmp_path: Path
 ) -> None:
     denied, standard, cancelled = (submit(client, people)["id"] for _ in range(3))
     bo = person(browser, site, people.manager)
@@ -153,6 +163,8 @@ def test_denials_carry_their_reason_and_the_requester_cancels(
         bo.get_by_role("link", name="Deny…").click()
         dialog = bo.get_by_role("dialog", name=f"Deny request #{denied}")
         dialog.get_by_label("Reason").fill("Use the existing warehouse export instead")
+        assert_accessible(bo)
+        screenshot(bo, tmp_path, "request-deny-dialog")
         dialog.get_by_role("button", name="Deny", exact=True).click()
         assert bo.get_by_test_id("state").inner_text() == "Denied"
 
