@@ -238,7 +238,7 @@ def test_signing_in_leads_back_to_the_request(site: str, browser: Any, people: P
 
 
 def test_a_provisioner_rotates_the_calendar_address_and_sees_it_once(
-    site: str, browser: Any, people: People, client: TestClient
+    site: str, browser: Any, people: People, client: TestClient, tmp_path: Path
 ) -> None:
     pat = person(browser, site, people.provisioner)
     try:
@@ -251,6 +251,7 @@ def test_a_provisioner_rotates_the_calendar_address_and_sees_it_once(
         url = shown.locator("#feed-url-secret").inner_text().strip()
         assert "/calendar/" in url and url.endswith(".ics")
         assert_accessible(pat)
+        screenshot(pat, tmp_path, "calendar-address-once")
         feed = client.get(url[url.index("/calendar/"):])
         assert feed.status_code == 200 and "BEGIN:VCALENDAR" in feed.text
 
