@@ -61,9 +61,11 @@ def validate_submission(fields: dict[str, object], *, today: date,
     missing = [name for name in REQUIRED_FIELDS
                if fields.get(name) is None or (isinstance(fields.get(name), str)
                                                and not str(fields.get(name)).strip())]
-    if missing:
-        raise Invalid(f"Missing required field(s): {', '.join(missing)}",
-                      {name: ["is required"] for name in missing})
+    details = {name: ["is required"] for name in missing}
+    if fields.get("admin_required") and not str(fields.get("admin_justification") or "").strip():
+        details["admin_justification"] = ["is required when admin level is required"]
+    if missing:  # every missing field at once, so a form can mark each of them
+        raise Invalid(f"Missing required field(s): {', '.join(details)}", details)
     for name, limit in TEXT_LIMITS.items():
         if isinstance(fields.get(name), str):
             check_text(str(fields[name]), limit=limit, field=name)

@@ -60,6 +60,13 @@ def rotate_calendar_feed(core: Core, actor: Actor) -> str:
     return f"{core.settings.base_url}/calendar/{secret}.ics"
 
 
+def calendar_feed_created(core: Core, actor: Actor) -> datetime | None:
+    """When the actor's feed address was made (its secret is not kept); None: no feed."""
+    with core.db.read() as session:
+        return session.scalar(select(CalendarFeed.created_at).where(
+            CalendarFeed.account_id == actor.account_id, CalendarFeed.user_id == actor.user_id))
+
+
 def calendar_feed(core: Core, secret: str) -> bytes:
     """Every removal date of the feed owner's account, one all-day event per token."""
     with core.db.read() as session:

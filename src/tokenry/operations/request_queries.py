@@ -2,6 +2,7 @@
 
 Admins and provisioners see every request of the account; anyone else sees the requests
 they filed, that are for them, or that wait for them as the requester's manager.
+``own_requests`` and ``waiting_for`` are the two lists of a person's requests page.
 """
 
 from __future__ import annotations
@@ -49,17 +50,55 @@ def list_requests(core: Core, actor: Actor, filters: RequestFilter,
         return paginate(session, query.order_by(AccessRequest.id.desc()), page or PageRequest())
 
 
+def own_requests(core: Core, actor: Actor,
+                 page: PageRequest | None = None) -> Page[AccessRequest]:
+    """The requests the actor filed or holds, newest first."""
+    with core.db.read() as session:
+        viewer = acting_user(session, actor)
+        if viewer is None:
+            return Page(items=[], count=0, request=page or PageRequest())
+        query = select(AccessRequest).where(
+            AccessRequest.account_id == actor.account_id,
+            or_(AccessRequest.requester_id == viewer.id, AccessRequest.holder_id == viewer.id))
+        return paginate(session, query.order_by(AccessRequest.id.desc()), page or PageRequest())
+
+
+def waiting_for(core: Core, actor: Actor) -> list[AccessRequest]:
+    """The pending requests whose next decision is the actor's, oldest first: as the
+    requester's manager at the first stage, as a provisioner at the second (never one's own,
+    nor one they approved as the manager)."""
+    with core.db.read() as session:
+        viewer = acting_user(session, actor)
+        if viewer is None:
+            return []
+        reports = select(User.id).where(User.manager_id == viewer.id)
+        stages = [(AccessRequest.state == RequestState.SUBMITTED)
+                  & AccessRequest.requester_id.in_(reports)]
+        if viewer.provisioner:
+            stages.append((AccessRequest.state == RequestState.MANAGER_APPROVED)
+                          & (AccessRequest.manager_id.is_(None)
+                             | (AccessRequest.manager_id != viewer.id)))
+        query = select(AccessRequest).where(
+            AccessRequest.account_id == actor.account_id, or_(*stages),
+            AccessRequest.requester_id != viewer.id, AccessRequest.holder_id != viewer.id)
+        return list(session.scalars(query.order_by(AccessRequest.id).limit(500)))
+
+
 def show_request(core: Core, actor: Actor, request_id: int) -> AccessRequest:
     with core.db.read() as session:
-        everything, viewer = _sees_everything(session, actor)
         request = find_request(session, actor.account_id, request_id)
-        if everything or viewer is None:
-            return request
-        requester = session.get(User, request.requester_id)
-        involved = {request.requester_id, request.holder_id,
-                    requester.manager_id if requester else None}
-        if viewer.id not in involved:
-            raise Forbidden("You can only see requests you filed, that are for you, or that "
-                            "wait for your approval.")
+        check_may_see(session, actor, request)
         return request
+
+
+def check_may_see(session: Session, actor: Actor, request: AccessRequest) -> None:
+    everything, viewer = _sees_everything(session, actor)
+    if everything or viewer is None:
+        return
+    requester = session.get(User, request.requester_id)
+    involved = {request.requester_id, request.holder_id,
+                requester.manager_id if requester else None}
+    if viewer.id not in involved:
+        raise Forbidden("You can only see requests you filed, that are for you, or that "
+                        "wait for your approval.")
 

@@ -11,10 +11,19 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from tokenry.web.routes import auth, compliance, exceptions, people, settings, tokens
+from tokenry.web.routes import (
+    auth,
+    compliance,
+    exceptions,
+    people,
+    request_actions,
+    requests,
+    settings,
+    tokens,
+)
 
 STATIC = Path(__file__).parent / "static"
-ROUTERS = (auth, tokens, exceptions, compliance, people, settings)
+ROUTERS = (auth, tokens, exceptions, compliance, people, settings, requests, request_actions)
 
 
 def install_web(app: FastAPI) -> None:
