@@ -11,10 +11,10 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from tokenry.web.routes import auth, tokens
+from tokenry.web.routes import activity, audit, auth, tokens
 
 STATIC = Path(__file__).parent / "static"
-ROUTERS = (auth, tokens)
+ROUTERS = (auth, activity, tokens, audit)  # activity before tokens' /{token_id} routes
 
 
 def install_web(app: FastAPI) -> None:
