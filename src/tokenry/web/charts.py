@@ -86,7 +86,7 @@ def bar_chart(points: Sequence[tuple[datetime, int]], width: timedelta, *, label
         minor = (len(marks) - 1 - n) % 2 == 1  # every other label hides on a phone
         x = LEFT + (i + 0.5) * slot
         parts.append(f'<text class="time{" minor" if minor else ""}" x="{x:.1f}" '
-                     f'y="{base + 24}" text-anchor="middle">'
+                     f'y="{base + 8}" text-anchor="middle" dominant-baseline="hanging">'
                      f"{escape(_tick_text(points[i][0], width))}</text>")
     parts.append("</svg>")
     return Markup("".join(parts))  # noqa: S704 - every value above is escaped or a number
