@@ -286,7 +286,8 @@ def test_the_scheduler_removes_ended_sessions(client: TestClient, core: Core,
 
 @pytest.mark.parametrize("path", ["/admin/api_tokens?q=" + "x" * 200, "/admin/api_tokens/abc/edit",
                                   "/admin/api_tokens/99999999999999999999999/edit",
-                                  "/admin/api_tokens/12/explode", "/admin/api_tokens/7/edit"])
+                                  "/admin/api_tokens/12/explode", "/admin/api_tokens/7/edit",
+                                  "/requests/abc", "/requests/99"])
 def test_bad_addresses_answer_with_a_page_not_json(client: TestClient, path: str) -> None:
     sign_in(client)
     response = client.get(path)

@@ -57,16 +57,18 @@ def token_activity(core: Core, actor: Actor, period: str = "24h",
         tokens = top(UsageCounter.token_id)
         callers = top(UsageCounter.user_id, UsageCounter.ip_address)
         endpoints = top(UsageCounter.endpoint)
-        names = dict(session.execute(select(ApiToken.id, ApiToken.display).where(
-            ApiToken.id.in_([t.token_id for t in tokens]))).all())
+        names = {row.id: (row.display, row.description) for row in session.execute(
+            select(ApiToken.id, ApiToken.display, ApiToken.description).where(
+                ApiToken.id.in_([t.token_id for t in tokens])))}
         emails = dict(session.execute(select(User.id, User.email).where(
             User.id.in_([c.user_id for c in callers]))).all())
     points = activity.series(span, ((m, int(n)) for m, n in per_minute))
     return Activity(
         period=period, start=span.start, end=span.end, total=sum(n for _, n in points),
         series=points,
-        tokens=[{"token_id": t.token_id, "token": names.get(t.token_id, "(deleted)"),
-                 "count": int(t.total)} for t in tokens],
+        tokens=[{"token_id": t.token_id, "token": names.get(t.token_id, ("(deleted)", ""))[0],
+                 "description": names.get(t.token_id, ("", ""))[1], "count": int(t.total)}
+                for t in tokens],
         callers=[{"user_id": c.user_id, "email": emails.get(c.user_id), "ip_address":
                   c.ip_address, "count": int(c.total)} for c in callers],
         endpoints=[{"endpoint": e.endpoint, "count": int(e.total)} for e in endpoints])

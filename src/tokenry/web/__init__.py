@@ -12,6 +12,8 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from tokenry.web.routes import (
+    activity,
+    audit,
     auth,
     compliance,
     exceptions,
@@ -23,7 +25,9 @@ from tokenry.web.routes import (
 )
 
 STATIC = Path(__file__).parent / "static"
-ROUTERS = (auth, tokens, exceptions, compliance, people, settings, requests, request_actions)
+# activity before tokens: /admin/api_tokens/activity is not one of tokens' /{token_id} routes
+ROUTERS = (auth, activity, tokens, audit, exceptions, compliance, people, settings, requests,
+           request_actions)
 
 
 def install_web(app: FastAPI) -> None:
