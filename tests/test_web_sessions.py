@@ -313,3 +313,17 @@ def test_an_unknown_page_is_a_page_and_an_unknown_endpoint_is_json(client: TestC
     assert page.status_code == 404 and "Page not found" in page.text
     api = client.get("/api/v2/nothing-here.json", headers={"Accept": "text/html"})
     assert api.status_code == 404 and api.json()["error"] == "InvalidEndpoint"
+
+
+def test_the_audit_log_of_a_person(client: TestClient, core: Core, admin_actor: Actor) -> None:
+    eve = create_user(core, admin_actor, email="eve@example.com", name="Eve")
+    update_user(core, admin_actor, "eve@example.com", name="Eve Renamed")
+    sign_in(client)
+    link = f"/admin/audit_log?user_id={eve.id}"
+    assert link in client.get("/admin/people").text  # each person's row links to it
+    page = client.get(link)
+    assert page.status_code == 200 and "Audit log of" in page.text
+    assert "eve@example.com" in page.text and "Updated name of eve@example.com" in page.text
+    assert "signed in to the Admin Center" not in page.text  # the admin's own events are not
+    both = client.get(f"{link}&token_id=1")
+    assert both.status_code == 422 and "not both" in both.text

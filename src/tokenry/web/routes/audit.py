@@ -23,7 +23,7 @@ from tokenry.domain.text import MAX_ID, MAX_PAGE
 from tokenry.operations.audit_log import AuditFilter, list_audit_events
 from tokenry.operations.context import Actor, PageRequest
 from tokenry.operations.token_queries import show_token
-from tokenry.operations.users import show_user
+from tokenry.operations.users import show_user, user_emails
 from tokenry.web.render import TEMPLATES, core_of, render
 from tokenry.web.session import SignedInUser, WebRoute, web_actor
 
@@ -39,6 +39,7 @@ class Filters:
     typed: dict[str, str]
     errors: dict[str, str] = field(default_factory=dict)
     token_id: int | None = None
+    user_id: int | None = None  # events about this person (not by them: that is actor)
     actor_id: int | None = None
     since: datetime | None = None
     until: datetime | None = None
@@ -69,6 +70,12 @@ def read_filters(core: Any, actor: Actor, typed: dict[str, str]) -> Filters:
         found.token_id = _id(typed["token_id"])
     except ValueError:
         found.errors["token_id"] = "Enter a token id: a whole number such as 17."  # noqa: S105
+    try:
+        found.user_id = _id(typed["user_id"])
+    except ValueError:
+        found.errors["user_id"] = "Enter a user id: a whole number such as 3."
+    if found.token_id and found.user_id:
+        found.errors["user_id"] = "Show the events of a token or of a person, not both."
     who = typed["actor"]
     try:
         found.actor_id = _id(who) if who.isdigit() or not who else None
@@ -111,25 +118,31 @@ def _heading_token(core: Any, actor: Actor, token_id: int, events: list[Any]) ->
 
 
 @router.get("", response_class=HTMLResponse)
-def audit_log(request: Request, user: SignedInUser, token_id: Text = "", actor: Text = "",
+def audit_log(request: Request, user: SignedInUser, token_id: Text = "", user_id: Text = "",
+              actor: Text = "",
               action: Text = "", since: Annotated[str, Query(alias="from", max_length=300)] = "",
               until: Annotated[str, Query(alias="to", max_length=300)] = "",
               page: Text = "") -> HTMLResponse:
     core, who = core_of(request), web_actor(request, user)
-    typed = {"token_id": token_id.strip(), "actor": actor.strip(), "action": action.strip(),
-             "from": since.strip(), "to": until.strip(), "page": page.strip()}
+    typed = {"token_id": token_id.strip(), "user_id": user_id.strip(), "actor": actor.strip(),
+             "action": action.strip(), "from": since.strip(), "to": until.strip(), "page": page.strip()}
     filters = read_filters(core, who, typed)
     result = None
     blocking = {k for k in filters.errors if k != "page"}
     if not blocking:
+        source_type = SourceType.API_TOKEN if filters.token_id else (
+            SourceType.USER if filters.user_id else None)
         wanted = AuditFilter(
-            source_type=SourceType.API_TOKEN if filters.token_id else None,
-            source_id=filters.token_id, actor_id=filters.actor_id,
+            source_type=source_type, source_id=filters.token_id or filters.user_id,
+            actor_id=filters.actor_id,
             action=typed["action"] or None, since=filters.since, until=filters.until)
         result = list_audit_events(core, who, wanted, PageRequest(filters.page, PER_PAGE))
     heading = None
     if filters.token_id and result is not None:
         heading = _heading_token(core, who, filters.token_id, result.items)
+    elif filters.user_id and result is not None:
+        heading = user_emails(core, who, {filters.user_id}).get(filters.user_id) \
+            or f"user {filters.user_id}"
     return render(request, "audit_log.html", {
         "filters": filters, "typed": typed, "errors": filters.errors, "result": result,
         "actions": list(Action), "heading": heading,
