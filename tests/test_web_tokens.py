@@ -112,3 +112,49 @@ def test_the_tokens_page_works_on_a_phone(site: str, browser: Any, core: Core,
         screenshot(page, tmp_path, "tokens-phone")
     finally:
         page.context.close()
+
+
+def test_each_row_shows_use_expiry_binding_and_request(
+    site: str, browser: Any, client: TestClient, core: Core, admin_actor: Any, clock: Any,
+    tmp_path: Path
+) -> None:
+    from datetime import timedelta
+
+    from tests.governance_people import cast, issue
+    from tokenry.operations.create_token import create_token
+    from tokenry.operations.update_token import update_token
+
+    people = cast(core, admin_actor)
+    request = issue(client, people)
+    used = create_token(core, admin_actor, description="Dashboard")
+    create_token(core, admin_actor, description="Warehouse sync",
+                 expires_at=clock.now + timedelta(days=30), user_id=admin_actor.user_id)
+    old = create_token(core, admin_actor, description="Legacy export")
+    update_token(core, admin_actor, old.token.id, {"active": False})
+    assert me_status(client, ADMIN_EMAIL, used.secret) == 200
+    core.usage.flush(core.db)
+    page = sign_in(browser, site)
+    try:
+        page.goto(f"{site}/admin/api_tokens")
+        dashboard = page.locator("tr", has_text="Dashboard")
+        assert "just now" in dashboard.inner_text()
+        assert dashboard.locator("time").nth(1).get_attribute("title").endswith("UTC from testclient")
+        warehouse = page.locator("tr", has_text="Warehouse sync").inner_text()
+        assert ADMIN_EMAIL in warehouse and "Never used" in warehouse
+        assert (clock.now + timedelta(days=30)).strftime("%Y-%m-%d") in warehouse
+        assert "Inactive" in page.locator("tr", has_text="Legacy export").inner_text()
+        issued = page.locator("tr", has_text=f"#{request['id']}")
+        assert issued.get_by_role("link", name=f"#{request['id']}").get_attribute(
+            "href") == f"/requests/{request['id']}"
+        page.get_by_label("Status").select_option("inactive")
+        page.get_by_role("button", name="Filter").click()
+        assert page.locator("tbody tr").count() == 1
+        page.get_by_label("Status").select_option("all")
+        page.get_by_label("Search").fill("sync")
+        page.get_by_role("button", name="Filter").click()
+        assert page.locator("tbody tr").all_inner_texts()[0].startswith("Warehouse sync")
+        page.get_by_label("Search").fill("")
+        page.get_by_role("button", name="Filter").click()
+        screenshot(page, tmp_path, "tokens")
+    finally:
+        page.context.close()
