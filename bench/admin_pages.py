@@ -42,7 +42,7 @@ from tokenry.storage.models import Account
 
 TOKENS = 2048
 ADMIN = "bench@example.com"
-PASSWORD = "bench password 1234"
+PASSWORD = "bench password 1234"  # noqa: S105 - a throw-away database's admin
 
 
 def _free_port() -> int:

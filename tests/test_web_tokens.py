@@ -34,6 +34,7 @@ def test_add_a_token_see_it_once_and_manage_it(site: str, browser: Any, client: 
         assert_accessible(page)
         screenshot(page, tmp_path, "token-shown-once")
         shown.get_by_role("button", name="I have copied it").click()
+        shown.wait_for(state="detached")  # the dialog's close event removes it
         assert secret not in page.content()  # closing leaves only the truncated form
         assert page.url.endswith("/admin/api_tokens")
         page.reload()
@@ -138,7 +139,8 @@ def test_each_row_shows_use_expiry_binding_and_request(
         page.goto(f"{site}/admin/api_tokens")
         dashboard = page.locator("tr", has_text="Dashboard")
         assert "just now" in dashboard.inner_text()
-        assert dashboard.locator("time").nth(1).get_attribute("title").endswith("UTC from testclient")
+        last_used = dashboard.locator("time").nth(1).get_attribute("title")
+        assert last_used.endswith("UTC from testclient")  # the exact time and address on hover
         warehouse = page.locator("tr", has_text="Warehouse sync").inner_text()
         assert ADMIN_EMAIL in warehouse and "Never used" in warehouse
         assert (clock.now + timedelta(days=30)).strftime("%Y-%m-%d") in warehouse

@@ -125,7 +125,8 @@ def audit_log(request: Request, user: SignedInUser, token_id: Text = "", user_id
               page: Text = "") -> HTMLResponse:
     core, who = core_of(request), web_actor(request, user)
     typed = {"token_id": token_id.strip(), "user_id": user_id.strip(), "actor": actor.strip(),
-             "action": action.strip(), "from": since.strip(), "to": until.strip(), "page": page.strip()}
+             "action": action.strip(), "from": since.strip(), "to": until.strip(),
+             "page": page.strip()}
     filters = read_filters(core, who, typed)
     result = None
     blocking = {k for k in filters.errors if k != "page"}
