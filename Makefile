@@ -25,8 +25,9 @@ lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/mypy
 
-bench: $(STAMP)  ## print the verification and HTTP throughput tables
+bench: $(STAMP)  ## print the verification, HTTP throughput and Admin Center page tables
 	$(BIN)/python bench/verify.py
+	$(BIN)/python bench/admin_pages.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

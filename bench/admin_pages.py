@@ -1,7 +1,8 @@
 """The Admin Center's token list with 2,048 tokens: server time and page weight.
 
 Run it as ``.venv/bin/python bench/admin_pages.py`` (``--database postgresql://...`` for
-PostgreSQL; SQLite in a temporary directory by default). A real uvicorn server on a free
+PostgreSQL, in a schema of its own that is dropped afterwards; SQLite in a temporary
+directory by default). A real uvicorn server on a free
 loopback port serves an account holding 2,048 tokens (the large-account limit), each with
 some usage; one signed-in browser session and one API token make the requests.
 
@@ -25,10 +26,14 @@ import sys
 import tempfile
 import threading
 import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import argon2
 import httpx
+import psycopg
 import uvicorn
 
 from tokenry.auth import passwords
@@ -58,8 +63,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     passwords.use_parameters(argon2.profiles.CHEAPEST)
-    with tempfile.TemporaryDirectory() as folder:
-        url = args.database or f"sqlite:///{folder}/bench.db"
+    with tempfile.TemporaryDirectory() as folder, _schema(args.database) as database:
+        url = database or f"sqlite:///{folder}/bench.db"
         settings = Settings(database_url=url, secret_key="bench-" + "k" * 40,
                             admin_email=ADMIN, admin_password=PASSWORD,
                             secret_key_file=Path(folder) / "secret", scheduler_enabled=False)
@@ -94,6 +99,22 @@ def main() -> None:
             server.should_exit = True
             thread.join(10)
             core.close()
+
+
+@contextmanager
+def _schema(url: str | None) -> Iterator[str | None]:
+    """A PostgreSQL URL whose tables live in a new schema, dropped at the end."""
+    if url is None:
+        yield None
+        return
+    schema = f"bench_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(url, autocommit=True) as connection:
+        connection.execute(f'CREATE SCHEMA "{schema}"')
+    try:
+        yield f"{url}{'&' if '?' in url else '?'}options=-csearch_path%3D{schema}"
+    finally:
+        with psycopg.connect(url, autocommit=True) as connection:
+            connection.execute(f'DROP SCHEMA "{schema}" CASCADE')
 
 
 def _measure(base: str, secret: str, count: int, rounds: int) -> None:
