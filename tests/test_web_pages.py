@@ -19,7 +19,7 @@ __all__ = ["site"]
 
 ADMIN_PAGES = ["/admin/api_tokens", "/admin/api_tokens/new", "/admin/api_tokens/activity",
                "/admin/audit_log", "/admin/settings", "/admin/people", "/admin/compliance",
-               "/requests", "/requests/new"]
+               "/requests", "/requests/new", "/account/password"]
 PROVISIONER_PAGES = ["/admin/exceptions", "/requests"]
 
 

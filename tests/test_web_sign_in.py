@@ -45,3 +45,32 @@ def test_sign_out(site: str, browser: Any) -> None:
         assert "/login" in page.url
     finally:
         page.context.close()
+
+
+def test_a_person_changes_their_password_and_every_session_ends(
+    site: str, browser: Any, tmp_path: Path
+) -> None:
+    page = sign_in(browser, site)
+    elsewhere = sign_in(browser, site)  # the same person on another device
+    try:
+        page.get_by_role("link", name="Password").click()
+        assert_accessible(page)
+        page.get_by_label("Current password").fill("not my password")
+        page.get_by_label("New password (at least 12 characters)").fill("a new long password")
+        page.get_by_label("The new password again").fill("a new long password")
+        page.get_by_role("button", name="Change password").click()
+        assert "is not your current password" in page.inner_text("main")
+        assert_accessible(page)
+        page.get_by_label("Current password").fill(ADMIN_PASSWORD)
+        page.get_by_label("New password (at least 12 characters)").fill("a new long password")
+        page.get_by_label("The new password again").fill("a new long password")
+        page.get_by_role("button", name="Change password").click()
+        page.wait_for_url("**/login")
+        assert "Your password was changed" in page.inner_text("main")
+        elsewhere.goto(f"{site}/admin/api_tokens")
+        assert "/login" in elsewhere.url  # the other session ended too
+        again = sign_in(browser, site, password="a new long password")
+        again.context.close()
+    finally:
+        page.context.close()
+        elsewhere.context.close()

@@ -7,10 +7,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tokenry.auth.passwords import hash_password
+from tokenry.auth.passwords import hash_password, verify_password
 from tokenry.core import Core
 from tokenry.domain.audit import Action, SourceType
-from tokenry.domain.errors import Conflict, Invalid, NotFound
+from tokenry.domain.errors import Conflict, Forbidden, Invalid, NotFound
 from tokenry.domain.users import (
     Role,
     check_provisioner_role,
@@ -19,7 +19,7 @@ from tokenry.domain.users import (
     validate_name,
 )
 from tokenry.domain.web_sessions import ends_sessions
-from tokenry.operations._common import audit, paginate, require_account_admin
+from tokenry.operations._common import acting_user, audit, paginate, require_account_admin
 from tokenry.operations.context import Actor, Page, PageRequest
 from tokenry.operations.web_sessions import end_sessions
 from tokenry.storage.models import User
@@ -153,3 +153,23 @@ def user_emails(core: Core, actor: Actor, user_ids: set[int]) -> dict[int, str]:
         rows = session.execute(select(User.id, User.email).where(
             User.account_id == actor.account_id, User.id.in_(user_ids)))
         return {user_id: email for user_id, email in rows}
+
+
+def change_own_password(core: Core, actor: Actor, current: str, new: str) -> None:
+    """A person changes their own password. It proves itself with the current one, and every
+    session of theirs ends (this one too): a stolen session dies with the old password."""
+    with core.db.transaction() as session:
+        user = acting_user(session, actor)
+        if user is None:
+            raise Forbidden("Only a person can change their password.")
+        if not verify_password(user.password_hash, current):
+            raise Invalid.field("current_password", "is not your current password")
+        if current == new:
+            raise Invalid.field("new_password", "must differ from the current one")
+        user.password_hash = password_hash(new)
+        user.updated_at = core.clock()
+        end_sessions(session, user.id)
+        audit(session, core, actor, action=Action.UPDATE, source_type=SourceType.USER,
+              source_id=user.id, source_label=user.email,
+              changes={"password": ["(set)", "(changed)"]},
+              description=f"{user.email} changed their password")

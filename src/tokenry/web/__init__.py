@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from tokenry.web.routes import (
+    account,
     activity,
     audit,
     auth,
@@ -26,8 +27,8 @@ from tokenry.web.routes import (
 
 STATIC = Path(__file__).parent / "static"
 # activity before tokens: /admin/api_tokens/activity is not one of tokens' /{token_id} routes
-ROUTERS = (auth, activity, tokens, audit, exceptions, compliance, people, settings, requests,
-           request_actions)
+ROUTERS = (auth, account, activity, tokens, audit, exceptions, compliance, people, settings,
+           requests, request_actions)
 
 
 def install_web(app: FastAPI) -> None:
