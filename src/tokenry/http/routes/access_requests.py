@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any, Literal
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from tokenry.core import Core
@@ -72,14 +72,12 @@ def create(core: CoreDep, actor: CurrentActor, body: NewRequestBody) -> dict[str
 
 
 @router.get("", summary="List access requests you may see")
-def index(core: CoreDep, actor: CurrentActor, state: ShortQuery = None, mine: bool = False,
-          page: PageNumber = 1, per_page: PerPage = 100) -> dict[str, Any]:
+def index(request: Request, core: CoreDep, actor: CurrentActor, state: ShortQuery = None,
+          mine: bool = False, page: PageNumber = 1, per_page: PerPage = 100) -> dict[str, Any]:
     result = list_requests(core, actor, RequestFilter(state=state, mine=mine),
                            PageRequest(page, per_page))
     items = [request_json(r, link_of(core, r)) for r in result.items]
-    extra = (f"&state={state}" if state else "") + ("&mine=true" if mine else "")
-    return page_json("access_requests", items, result,
-                     core.settings.base_url + router.prefix + ".json", extra)
+    return page_json("access_requests", items, result, request)
 
 
 @router.get("/{request_id}", summary="Show an access request")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from tokenry.domain.text import MAX_ID
@@ -47,11 +47,10 @@ class ApiTokenChangesBody(BaseModel):
 
 
 @router.get("", summary="List API tokens")
-def list_api_tokens(core: CoreDep, actor: CurrentActor, page: PageNumber = 1,
-                    per_page: PerPage = 100) -> dict[str, Any]:
+def list_api_tokens(request: Request, core: CoreDep, actor: CurrentActor,
+                    page: PageNumber = 1, per_page: PerPage = 100) -> dict[str, Any]:
     result = list_tokens(core, actor, PageRequest(page, per_page))
-    return page_json("api_tokens", [token_json(t) for t in result.items], result,
-                     core.settings.base_url + router.prefix + ".json")
+    return page_json("api_tokens", [token_json(t) for t in result.items], result, request)
 
 
 @router.post("", status_code=201, summary="Create an API token (the full token is shown once)")

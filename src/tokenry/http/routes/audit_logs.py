@@ -36,7 +36,4 @@ def list_audit_logs(
     filters = AuditFilter(source_type=source_type, source_id=source_id, actor_id=actor_id,
                           action=action, since=since, until=until)
     result = list_audit_events(core, actor, filters, PageRequest(page, per_page))
-    extra = "".join(f"&{k}={v}" for k, v in request.query_params.items()
-                    if k.startswith("filter["))
-    return page_json("audit_logs", [audit_json(e) for e in result.items], result,
-                     core.settings.base_url + router.prefix + ".json", extra)
+    return page_json("audit_logs", [audit_json(e) for e in result.items], result, request)
