@@ -72,22 +72,23 @@ def test_settings_show_token_access_on_and_password_access_off_by_default(
     client: TestClient, admin_auth: dict[str, str]
 ) -> None:
     response = client.get("/api/v2/account/settings.json", headers=admin_auth)
+    # Zendesk's keys and types (its two switches are strings), tokenry's extension beside them
     assert response.json()["settings"]["api"] == {
-        "token_access": True, "password_access": False, "require_request": False}
+        "api_token_access": "true", "api_password_access": "false",
+        "accepted_api_agreement": True, "require_request": False}
 
 
 def test_settings_changes_are_validated_and_audited(
     client: TestClient, admin_auth: dict[str, str]
 ) -> None:
     bad = client.put("/api/v2/account/settings", headers=admin_auth,
-                     json={"settings": {"api": {"token_access": "maybe"}}})
+                     json={"settings": {"api": {"api_token_access": "maybe"}}})
     assert bad.status_code == 422 and "token_access" in bad.json()["details"]
-    unknown = client.put("/api/v2/account/settings", headers=admin_auth,
-                         json={"settings": {"api": {"teleport": True}}})
-    assert unknown.status_code == 422
     ok = client.put("/api/v2/account/settings", headers=admin_auth,
-                    json={"settings": {"api": {"password_access": True}}})
-    assert ok.json()["settings"]["api"]["password_access"] is True
+                    json={"settings": {"api": {"api_password_access": "true",
+                                               "accepted_api_agreement": True}}})
+    assert ok.status_code == 200 and "x-zendesk-api-warn" not in ok.headers
+    assert ok.json()["settings"]["api"]["api_password_access"] == "true"
     events = client.get("/api/v2/audit_logs?filter[source_type]=account_setting",
                         headers=admin_auth).json()["audit_logs"]
     assert [e["changes"] for e in events] == [{"password_access": [False, True]}]
@@ -119,8 +120,66 @@ def test_governance_settings_are_typed_and_the_webhook_secret_is_write_only(
     assert settings["notifications"]["webhook_secret"] is True
     log = client.get("/api/v2/audit_logs", headers=admin_auth).text
     assert "shh-very-secret" not in log and "(set)" in log
-    for bad in ({"governance": {"inactivity_days": -1}}, {"governance": {"token_access": True}},
-                {"nonsense": {}}, {"notifications": {"webhook_url": "ftp://x"}}):
+    for bad in ({"governance": {"inactivity_days": -1}},
+                {"notifications": {"webhook_url": "ftp://x"}}):
         refused = client.put("/api/v2/account/settings", headers=admin_auth,
                              json={"settings": bad})
         assert refused.status_code == 422, bad
+
+
+def test_unknown_settings_are_ignored_and_named_as_zendesk_does(
+    client: TestClient, admin_auth: dict[str, str]
+) -> None:
+    response = client.put("/api/v2/account/settings.json", headers=admin_auth, json={
+        "settings": {"api": {"teleport": True, "api_token_access": "true"},
+                     "governance": {"token_access": False}, "nonsense": {"a": 1},
+                     "lotus": "flat"}})
+    assert response.status_code == 200, response.text
+    assert response.headers["X-Zendesk-API-Warn"] == (
+        "Removed Params: settings.api.teleport, settings.governance.token_access, "
+        "settings.nonsense, settings.lotus")
+    assert response.json()["settings"]["api"]["api_token_access"] == "true"  # nothing changed
+    events = client.get("/api/v2/audit_logs?filter[source_type]=account_setting",
+                        headers=admin_auth).json()["audit_logs"]
+    assert events == []
+
+
+def test_tokenry_names_still_work_in_the_api_group(client: TestClient,
+                                                   admin_auth: dict[str, str]) -> None:
+    response = client.put("/api/v2/account/settings.json", headers=admin_auth,
+                          json={"settings": {"api": {"password_access": True}}})
+    assert response.json()["settings"]["api"]["api_password_access"] == "true"
+
+
+def test_agents_read_the_api_and_instance_groups_and_end_users_nothing(
+    client: TestClient, core: Core, admin_actor: Actor
+) -> None:
+    from tests.conftest import basic
+    from tokenry.operations.users import create_user
+
+    for email, role in (("agent@example.com", "agent"), ("user@example.com", "end-user")):
+        create_user(core, admin_actor, email=email, name=role, role=role)
+    agent = create_token(core, admin_actor, description="agent's",
+                         user_id=_user_id(core, "agent@example.com")).secret
+    seen = client.get("/api/v2/account/settings.json",
+                      headers=basic("agent@example.com", agent))
+    assert seen.status_code == 200
+    assert set(seen.json()["settings"]) == {"api", "instance"}  # no webhook addresses
+    change = client.put("/api/v2/account/settings.json", headers=basic("agent@example.com", agent),
+                        json={"settings": {"api": {"api_token_access": "false"}}})
+    assert change.status_code == 403
+    user = create_token(core, admin_actor, description="user's",
+                        user_id=_user_id(core, "user@example.com")).secret
+    assert client.get("/api/v2/account/settings.json",
+                      headers=basic("user@example.com", user)).status_code == 403
+
+
+def _user_id(core: Core, email: str) -> int:
+    from sqlalchemy import select
+
+    from tokenry.storage.models import User
+
+    with core.db.read() as session:
+        found = session.scalar(select(User.id).where(User.email == email))
+    assert found is not None
+    return found

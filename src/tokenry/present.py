@@ -6,7 +6,6 @@ from typing import Any
 
 from tokenry.auth.records import UserRecord
 from tokenry.domain.access_requests import denial_message
-from tokenry.domain.settings import AccountSettings
 from tokenry.domain.timefmt import iso
 from tokenry.operations.token_activity import Activity
 from tokenry.storage.models import AccessRequest, ApiToken, AuditEvent, User
@@ -71,10 +70,6 @@ def audit_json(event: AuditEvent) -> dict[str, Any]:
         "change_description": event.change_description,
         "created_at": iso(event.created_at),
     }
-
-
-def settings_json(settings: AccountSettings) -> dict[str, Any]:
-    return {"settings": settings.grouped()}
 
 
 def request_json(request: AccessRequest, link: str) -> dict[str, Any]:

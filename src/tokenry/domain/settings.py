@@ -91,18 +91,52 @@ class AccountSettings:
         return replace(self, **{k: coerce(k, v) for k, v in updates.items()})
 
 
-def flatten(grouped: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
-    """``{"api": {"token_access": false}}`` to ``{"token_access": false}``, checking groups."""
+# Zendesk's own names in the ``api`` group, and the setting each one is. Zendesk sends the two
+# switches as the strings "true" and "false"; accepted_api_agreement is always true here.
+ZENDESK_API = {"api_token_access": "token_access", "api_password_access": "password_access"}
+ZENDESK_READ_ONLY = frozenset({"accepted_api_agreement"})
+# Agents may read these groups, as they may read Zendesk's account settings; the governance
+# policy and the notification destinations are for admins.
+AGENT_GROUPS = ("api", "instance")
+
+
+def zendesk_grouped(settings: AccountSettings, groups: tuple[str, ...] = tuple(GROUPS)
+                    ) -> dict[str, dict[str, Any]]:
+    """The settings as ``GET /api/v2/account/settings`` answers: Zendesk's keys and types in
+    ``api`` (tokenry's ``require_request`` beside them), tokenry's own groups after it."""
+    grouped = {name: values for name, values in settings.grouped().items() if name in groups}
+    if "api" in grouped:
+        api = grouped["api"]
+        grouped["api"] = {
+            **{zendesk: "true" if api.pop(own) else "false"
+               for zendesk, own in ZENDESK_API.items()},
+            "accepted_api_agreement": True, **api}
+    return grouped
+
+
+def flatten(grouped: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """``{"api": {"api_token_access": "false"}}`` to ``{"token_access": "false"}``.
+
+    As Zendesk does, what is not a setting is left out rather than refused: the second value
+    names each removed parameter (``settings.api.teleport``) for the caller's warning header.
+    tokenry's own names (``token_access``) are accepted in ``api`` as well as Zendesk's.
+    """
     flat: dict[str, Any] = {}
+    removed: list[str] = []
     for group, values in grouped.items():
         members = GROUPS.get(group)
-        if members is None:
-            raise Invalid.field(group, f"unknown settings group; use one of: {', '.join(GROUPS)}")
+        if members is None or not isinstance(values, Mapping):
+            removed.append(f"settings.{group}")
+            continue
         for key, value in values.items():
-            if key not in members:
-                raise Invalid.field(key, f"is not a setting of the {group!r} group")
-            flat[key] = value
-    return flat
+            name = ZENDESK_API.get(key, key) if group == "api" else key
+            if group == "api" and key in ZENDESK_READ_ONLY:
+                continue
+            if name not in members:
+                removed.append(f"settings.{group}.{key}")
+                continue
+            flat[name] = value
+    return flat, removed
 
 
 def audit_value(key: str, value: Any) -> Any:

@@ -16,9 +16,21 @@ from tokenry.core import Core
 from tokenry.domain import sealed
 from tokenry.domain.audit import Action, SourceType
 from tokenry.domain.errors import Invalid
-from tokenry.domain.settings import SECRET_SETTINGS, AccountSettings, audit_value
+from tokenry.domain.settings import (
+    AGENT_GROUPS,
+    GROUPS,
+    SECRET_SETTINGS,
+    AccountSettings,
+    audit_value,
+)
+from tokenry.domain.users import Role
 from tokenry.notify.destinations import DestinationRefused, check_destination
-from tokenry.operations._common import audit, require_account_admin, set_token_active
+from tokenry.operations._common import (
+    acting_user,
+    audit,
+    require_account_admin,
+    set_token_active,
+)
 from tokenry.operations.context import Actor
 from tokenry.storage.models import AccountSetting, ApiToken
 from tokenry.storage.queries import account_settings
@@ -28,6 +40,17 @@ def get_account_settings(core: Core, actor: Actor) -> AccountSettings:
     with core.db.read() as session:
         require_account_admin(session, actor, "view account settings")
         return account_settings(session, actor.account_id)
+
+
+def visible_settings(core: Core, actor: Actor) -> tuple[AccountSettings, tuple[str, ...]]:
+    """The settings and the groups this actor may read: admins every group, agents the
+    ``api`` and ``instance`` groups (as agents may read Zendesk's account settings)."""
+    with core.db.read() as session:
+        user = acting_user(session, actor)
+        if user is not None and user.role == Role.AGENT:
+            return account_settings(session, actor.account_id), AGENT_GROUPS
+        require_account_admin(session, actor, "view account settings")
+        return account_settings(session, actor.account_id), tuple(GROUPS)
 
 
 def update_account_settings(core: Core, actor: Actor,
