@@ -183,3 +183,13 @@ def _user_id(core: Core, email: str) -> int:
         found = session.scalar(select(User.id).where(User.email == email))
     assert found is not None
     return found
+
+
+def test_the_warning_header_escapes_what_the_caller_named(client: TestClient,
+                                                          admin_auth: dict[str, str]) -> None:
+    # found by schemathesis: a non-Latin-1 key made the header unencodable (a 500)
+    response = client.put("/api/v2/account/settings.json", headers=admin_auth,
+                          json={"settings": {"\u0100": None, "api": {"x\r\ny": 1}}})
+    assert response.status_code == 200
+    assert response.headers["X-Zendesk-API-Warn"] == (
+        "Removed Params: settings.\\u0100, settings.api.x\\r\\ny")

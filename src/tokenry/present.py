@@ -11,10 +11,13 @@ from tokenry.operations.token_activity import Activity
 from tokenry.storage.models import AccessRequest, ApiToken, AuditEvent, User
 
 
-def token_json(token: ApiToken, *, secret: str | None = None) -> dict[str, Any]:
-    """``secret`` is passed only by the create response: the one time the full token is shown."""
+def token_json(token: ApiToken, *, secret: str | None = None,
+               url: str | None = None) -> dict[str, Any]:
+    """``secret`` is passed only by the create response: the one time the full token is shown.
+    ``url`` is the resource's API address, which the HTTP API knows (the CLI has none)."""
     return {
         "id": token.id,
+        "url": url,
         "description": token.description,
         "active": token.active,
         "token": secret if secret is not None else token.display,

@@ -13,6 +13,7 @@ from urllib.parse import urlencode
 
 from fastapi import Request
 
+from tokenry.http.links import origin
 from tokenry.operations.context import Page
 
 PAGING = frozenset({"page", "per_page"})
@@ -21,8 +22,7 @@ PAGING = frozenset({"page", "per_page"})
 def page_json(key: str, items: list[dict[str, Any]], page: Page[Any],
               request: Request) -> dict[str, Any]:
     wanted = page.request
-    url = request.url
-    base = f"{url.scheme}://{url.netloc}{url.path.rstrip('/')}.json"
+    base = f"{origin(request)}{request.url.path.rstrip('/')}.json"
     kept = [(name, value) for name, value in request.query_params.multi_items()
             if name not in PAGING]
 

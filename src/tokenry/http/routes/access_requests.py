@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import date
 from typing import Any, Literal
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from tokenry.core import Core
 from tokenry.http.deps import CoreDep, CurrentActor
+from tokenry.http.links import resource_url
 from tokenry.http.pagination import page_json
 from tokenry.http.params import (
     BodyId,
@@ -67,8 +68,11 @@ def _one(core: Core, request: AccessRequest) -> dict[str, Any]:
 
 
 @router.post("", status_code=201, summary="File an access request")
-def create(core: CoreDep, actor: CurrentActor, body: NewRequestBody) -> dict[str, Any]:
-    return _one(core, submit_request(core, actor, Submission(**body.access_request.model_dump())))
+def create(request: Request, core: CoreDep, actor: CurrentActor, body: NewRequestBody,
+           response: Response) -> dict[str, Any]:
+    filed = submit_request(core, actor, Submission(**body.access_request.model_dump()))
+    response.headers["Location"] = resource_url(request, "access_requests", filed.id)
+    return _one(core, filed)
 
 
 @router.get("", summary="List access requests you may see")

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from tokenry.domain.text import MAX_ID
 from tokenry.http.deps import CoreDep, CurrentActor
+from tokenry.http.links import resource_url
 from tokenry.http.pagination import page_json
 from tokenry.http.params import BodyId, PageNumber, PerPage, RecordId, ShortText
 from tokenry.operations.context import PageRequest
@@ -20,6 +21,7 @@ from tokenry.operations.token_activity import token_activity
 from tokenry.operations.token_queries import list_tokens, show_token
 from tokenry.operations.update_token import update_token
 from tokenry.present import activity_json, token_json
+from tokenry.storage.models import ApiToken
 
 router = APIRouter(prefix="/api/v2/api_tokens", tags=["api_tokens"])
 
@@ -50,16 +52,27 @@ class ApiTokenChangesBody(BaseModel):
 def list_api_tokens(request: Request, core: CoreDep, actor: CurrentActor,
                     page: PageNumber = 1, per_page: PerPage = 100) -> dict[str, Any]:
     result = list_tokens(core, actor, PageRequest(page, per_page))
-    return page_json("api_tokens", [token_json(t) for t in result.items], result, request)
+    return page_json("api_tokens", [_json(request, t) for t in result.items], result, request)
+
+
+def _json(request: Request, token: ApiToken, secret: str | None = None) -> dict[str, Any]:
+    return token_json(token, secret=secret, url=resource_url(request, "api_tokens", token.id))
+
+
+def _created(request: Request, response: Response, token: ApiToken,
+             secret: str) -> dict[str, Any]:
+    """The one response that carries the full token: never cached; Location names it."""
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Location"] = resource_url(request, "api_tokens", token.id)
+    return {"api_token": _json(request, token, secret)}
 
 
 @router.post("", status_code=201, summary="Create an API token (the full token is shown once)")
-def create_api_token(core: CoreDep, actor: CurrentActor, body: NewApiTokenBody,
-                     response: Response) -> dict[str, Any]:
+def create_api_token(request: Request, core: CoreDep, actor: CurrentActor,
+                     body: NewApiTokenBody, response: Response) -> dict[str, Any]:
     created = create_token(core, actor, description=body.api_token.description,
                            expires_at=body.api_token.expires_at, user_id=body.api_token.user_id)
-    response.headers["Cache-Control"] = "no-store"
-    return {"api_token": token_json(created.token, secret=created.secret)}
+    return _created(request, response, created.token, created.secret)
 
 
 class ExceptionToken(BaseModel):
@@ -79,14 +92,13 @@ class ExceptionTokenBody(BaseModel):
 
 @router.post("/exceptions", status_code=201,
              summary="A provisioner's token without a request: personal, automation or target")
-def create_exception(core: CoreDep, actor: CurrentActor, body: ExceptionTokenBody,
-                     response: Response) -> dict[str, Any]:
+def create_exception(request: Request, core: CoreDep, actor: CurrentActor,
+                     body: ExceptionTokenBody, response: Response) -> dict[str, Any]:
     wanted = body.api_token
     created = create_exception_token(core, actor, wanted.exception, use_case=wanted.use_case,
                                      target=wanted.target, expires_at=wanted.expires_at,
                                      user_email=wanted.user_email)
-    response.headers["Cache-Control"] = "no-store"
-    return {"api_token": token_json(created.token, secret=created.secret)}
+    return _created(request, response, created.token, created.secret)
 
 
 @router.get("/activity", summary="API requests over time and their top sources")
@@ -97,15 +109,16 @@ def activity(core: CoreDep, actor: CurrentActor,
 
 
 @router.get("/{token_id}", summary="Show an API token (truncated)")
-def show_api_token(core: CoreDep, actor: CurrentActor, token_id: RecordId) -> dict[str, Any]:
-    return {"api_token": token_json(show_token(core, actor, token_id))}
+def show_api_token(request: Request, core: CoreDep, actor: CurrentActor,
+                   token_id: RecordId) -> dict[str, Any]:
+    return {"api_token": _json(request, show_token(core, actor, token_id))}
 
 
 @router.put("/{token_id}", summary="Edit the description, deactivate or reactivate")
-def update_api_token(core: CoreDep, actor: CurrentActor, token_id: RecordId,
-                     body: ApiTokenChangesBody) -> dict[str, Any]:
+def update_api_token(request: Request, core: CoreDep, actor: CurrentActor,
+                     token_id: RecordId, body: ApiTokenChangesBody) -> dict[str, Any]:
     changes = body.api_token.model_dump(exclude_unset=True)
-    return {"api_token": token_json(update_token(core, actor, token_id, changes))}
+    return {"api_token": _json(request, update_token(core, actor, token_id, changes))}
 
 
 @router.delete("/{token_id}", status_code=204, summary="Delete a deactivated API token")

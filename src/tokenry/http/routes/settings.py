@@ -3,6 +3,7 @@ Zendesk's keys and types), and tokenry's own groups beside it."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from fastapi import APIRouter, Response
@@ -21,6 +22,13 @@ class SettingsBody(BaseModel):
     settings: dict[str, Any]
 
 
+def warning(removed: list[str]) -> str:
+    """The names of ignored parameters as a header value: printable ASCII only (a name is the
+    caller's own text, so it is escaped as JSON escapes it), and bounded."""
+    names = ", ".join(json.dumps(name, ensure_ascii=True)[1:-1] for name in removed)
+    return "Removed Params: " + (names if len(names) <= 2000 else names[:2000] + "...")
+
+
 @router.get("", summary="Account settings: API access, governance policy, notifications "
             "(agents see the api and instance groups)")
 def show_settings(core: CoreDep, actor: CurrentActor) -> dict[str, Any]:
@@ -34,5 +42,5 @@ def change_settings(core: CoreDep, actor: CurrentActor, body: SettingsBody,
                     response: Response) -> dict[str, Any]:
     updates, removed = flatten(body.settings)
     if removed:
-        response.headers[WARN] = "Removed Params: " + ", ".join(removed)[:2000]
+        response.headers[WARN] = warning(removed)
     return {"settings": zendesk_grouped(update_account_settings(core, actor, updates))}
