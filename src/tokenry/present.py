@@ -51,6 +51,41 @@ def user_json(user: User) -> dict[str, Any]:
     }
 
 
+def zendesk_user_json(user: User | UserRecord, url: str | None) -> dict[str, Any]:
+    """A user as Zendesk's users API shows one. tokenry keeps no phone, photo, organisation,
+    time zone or locale: those fields carry Zendesk's defaults (UTC, en-US) or null."""
+    staff = user.role != "end-user"
+    return {
+        "id": user.id, "url": url, "name": user.name, "email": user.email,
+        "created_at": iso(user.created_at), "updated_at": iso(user.updated_at),
+        "time_zone": "UTC", "iana_time_zone": "Etc/UTC", "phone": None,
+        "shared_phone_number": None, "photo": None, "locale_id": 1, "locale": "en-US",
+        "organization_id": None, "role": user.role, "verified": user.verified,
+        "external_id": None, "tags": [], "alias": "", "active": True, "shared": False,
+        "shared_agent": False, "last_login_at": None, "two_factor_auth_enabled": None,
+        "signature": "", "details": "", "notes": "", "role_type": None,
+        "custom_role_id": None, "moderator": staff,
+        "ticket_restriction": None if staff else "requested", "only_private_comments": False,
+        "restricted_agent": False, "suspended": user.suspended, "default_group_id": None,
+        "report_csv": user.role == "admin", "user_fields": {},
+    }
+
+
+# What Zendesk answers GET /api/v2/users/me with when the request carries no credentials.
+ANONYMOUS_USER: dict[str, Any] = {
+    "id": None, "url": None, "name": "Anonymous user", "email": "invalid@example.com",
+    "created_at": None, "updated_at": None, "time_zone": "UTC", "iana_time_zone": "Etc/UTC",
+    "phone": None, "shared_phone_number": None, "photo": None, "locale_id": 1,
+    "locale": "en-US", "organization_id": None, "role": "end-user", "verified": False,
+    "external_id": None, "tags": [], "alias": None, "active": True, "shared": False,
+    "shared_agent": False, "last_login_at": None, "two_factor_auth_enabled": None,
+    "signature": None, "details": None, "notes": None, "role_type": None,
+    "custom_role_id": None, "moderator": False, "ticket_restriction": "requested",
+    "only_private_comments": False, "restricted_agent": True, "suspended": False,
+    "default_group_id": None, "report_csv": False, "user_fields": {},
+}
+
+
 def identity_user_json(user: UserRecord) -> dict[str, Any]:
     return {"id": user.id, "email": user.email, "name": user.name, "role": user.role,
             "verified": user.verified, "suspended": user.suspended}

@@ -49,7 +49,7 @@ class Lookups:
         with self._db.read() as session:
             row = session.execute(
                 select(User.id, User.account_id, User.email, User.name, User.role,
-                       User.verified, User.suspended)
+                       User.verified, User.suspended, User.created_at, User.updated_at)
                 .where(condition, User.account_id == account_id)  # type: ignore[arg-type]
             ).first()
             return UserRecord(*row) if row else None

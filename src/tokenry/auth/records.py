@@ -23,6 +23,8 @@ class UserRecord:
     role: str
     verified: bool
     suspended: bool
+    created_at: datetime
+    updated_at: datetime
 
 
 @dataclass(frozen=True, slots=True)

@@ -144,6 +144,15 @@ def show_user(core: Core, actor: Actor, email: str) -> User:
         return find_user(session, actor.account_id, email)
 
 
+def show_user_by_id(core: Core, actor: Actor, user_id: int) -> User:
+    with core.db.read() as session:
+        require_account_admin(session, actor, "view users")
+        user = session.get(User, user_id)
+        if user is None or user.account_id != actor.account_id:
+            raise NotFound(f"There is no user with id {user_id}.")
+        return user
+
+
 def user_emails(core: Core, actor: Actor, user_ids: set[int]) -> dict[int, str]:
     """The emails of some users of the account, by id (for lists that show who is bound)."""
     if not user_ids:

@@ -1,15 +1,45 @@
+"""``/api/v2/users``: the authenticated user (``me``), and the account's users for admins, in
+Zendesk's user shape."""
+
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Any
+
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from tokenry.http.deps import CurrentIdentity
-from tokenry.present import identity_user_json
+from tokenry.http.deps import CoreDep, CurrentActor, authenticate
+from tokenry.http.links import resource_url
+from tokenry.http.pagination import page_json
+from tokenry.http.params import PageNumber, PerPage, RecordId
+from tokenry.operations.context import PageRequest
+from tokenry.operations.users import list_users, show_user_by_id
+from tokenry.present import ANONYMOUS_USER, zendesk_user_json
 
 router = APIRouter(prefix="/api/v2/users", tags=["users"])
 
 
-@router.get("/me", summary="The authenticated user", response_model=None)
-async def me(identity: CurrentIdentity) -> JSONResponse:
+@router.get("/me", summary="The authenticated user (the anonymous user without credentials)",
+            response_model=None)
+async def me(request: Request) -> JSONResponse:
     # Returned as a response directly: this is the route clients poll the most.
-    return JSONResponse({"user": identity_user_json(identity.user)})
+    if "authorization" not in request.headers:
+        return JSONResponse({"user": ANONYMOUS_USER})  # as Zendesk answers: 200, id null
+    identity = await authenticate(request)
+    return JSONResponse({"user": zendesk_user_json(
+        identity.user, resource_url(request, "users", identity.user.id))})
+
+
+@router.get("", summary="List the account's users (admins)")
+def index(request: Request, core: CoreDep, actor: CurrentActor, page: PageNumber = 1,
+          per_page: PerPage = 100) -> dict[str, Any]:
+    result = list_users(core, actor, PageRequest(page, per_page))
+    return page_json("users", [zendesk_user_json(u, resource_url(request, "users", u.id))
+                               for u in result.items], result, request)
+
+
+@router.get("/{user_id}", summary="Show a user (admins)")
+def show(request: Request, core: CoreDep, actor: CurrentActor,
+         user_id: RecordId) -> dict[str, Any]:
+    user = show_user_by_id(core, actor, user_id)
+    return {"user": zendesk_user_json(user, resource_url(request, "users", user.id))}
