@@ -65,7 +65,8 @@ def validate_submission(fields: dict[str, object], *, today: date,
     if fields.get("admin_required") and not str(fields.get("admin_justification") or "").strip():
         details["admin_justification"] = ["is required when admin level is required"]
     if missing:  # every missing field at once, so a form can mark each of them
-        raise Invalid(f"Missing required field(s): {', '.join(details)}", details)
+        raise Invalid(f"Missing required field(s): {', '.join(details)}", details,
+                      blank=list(details))
     for name, limit in TEXT_LIMITS.items():
         if isinstance(fields.get(name), str):
             check_text(str(fields[name]), limit=limit, field=name)
@@ -78,7 +79,7 @@ def validate_submission(fields: dict[str, object], *, today: date,
         raise Invalid.field("removal_date",
                             f"must be within {max_lifetime_days} days (the account's maximum)")
     if fields.get("admin_required") and not str(fields.get("admin_justification") or "").strip():
-        raise Invalid.field("admin_justification", "is required when admin level is required")
+        raise Invalid.missing("admin_justification", "is required when admin level is required")
     return removal
 
 
@@ -161,7 +162,7 @@ def check_can_cancel(*, actor_id: int, requester_id: int, holder_id: int) -> Non
 def validate_denial_reason(reason: str | None) -> str:
     text = (reason or "").strip()
     if not text:
-        raise Invalid.field("reason", "a reason is required to deny a request")
+        raise Invalid.missing("reason", "a reason is required to deny a request")
     return check_text(text, limit=1000, field="reason")
 
 

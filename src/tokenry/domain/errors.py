@@ -25,18 +25,35 @@ class Conflict(TokenryError):
     """The current state does not allow the change (for example deleting an active token)."""
 
 
+# Zendesk's error codes for a field's problem: a value that is missing or empty, and any other
+BLANK = "BlankValue"
+INVALID = "InvalidValue"
+
+
 class Invalid(TokenryError):
-    """The input is not acceptable. ``details`` maps each field to its problems."""
+    """The input is not acceptable. ``details`` maps each field to its problems; ``blank``
+    names the fields whose problem is that they are missing or empty (Zendesk's
+    ``BlankValue``; every other problem is an ``InvalidValue``)."""
 
     def __init__(
-        self, description: str, details: Mapping[str, Sequence[str]] | None = None
+        self, description: str, details: Mapping[str, Sequence[str]] | None = None,
+        blank: Sequence[str] = (),
     ) -> None:
         super().__init__(description)
         self.details: dict[str, list[str]] = {k: list(v) for k, v in (details or {}).items()}
+        self.blank = frozenset(blank)
 
     @classmethod
     def field(cls, name: str, problem: str) -> Invalid:
         return cls(f"{name}: {problem}", {name: [problem]})
+
+    @classmethod
+    def missing(cls, name: str, problem: str = "is required") -> Invalid:
+        """The field is missing or empty."""
+        return cls(f"{name}: {problem}", {name: [problem]}, blank=[name])
+
+    def code(self, name: str) -> str:
+        return BLANK if name in self.blank else INVALID
 
 
 class LimitReached(Invalid):

@@ -43,7 +43,7 @@ class StandardName:
 def _part(value: str, field: str) -> str:
     cleaned = " ".join(value.split())
     if not cleaned:
-        raise Invalid.field(field, "must not be empty")
+        raise Invalid.missing(field, "must not be empty")
     if SEPARATOR in cleaned:
         raise Invalid.field(field, f"must not contain {SEPARATOR.strip()!r} between spaces")
     return cleaned

@@ -35,7 +35,9 @@ def parse_role(value: str) -> Role:
 
 def validate_name(name: str) -> str:
     cleaned = name.strip()
-    if not cleaned or len(cleaned) > 200:
+    if not cleaned:
+        raise Invalid.missing("name", "a name of 1 to 200 characters is required")
+    if len(cleaned) > 200:
         raise Invalid.field("name", "a name of 1 to 200 characters is required")
     return check_text(cleaned, limit=200, field="name")
 

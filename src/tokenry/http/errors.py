@@ -31,8 +31,10 @@ def unauthenticated_response() -> JSONResponse:
                         headers={"WWW-Authenticate": 'Basic realm="tokenry"'})
 
 
-def _details(details: dict[str, list[str]]) -> dict[str, list[dict[str, str]]]:
-    return {field: [{"description": text} for text in texts] for field, texts in details.items()}
+def _details(error: Invalid) -> dict[str, list[dict[str, str]]]:
+    """Zendesk's shape: each problem with its ``description`` and its ``error`` code."""
+    return {field: [{"description": f"{field}: {text}", "error": error.code(field)}
+                    for text in texts] for field, texts in error.details.items()}
 
 
 def error_response(error: TokenryError) -> JSONResponse:
@@ -43,7 +45,7 @@ def error_response(error: TokenryError) -> JSONResponse:
                             status_code=429, headers={"Retry-After": str(error.retry_after)})
     if isinstance(error, Invalid):
         body: dict[str, Any] = {"error": "RecordInvalid", "description": error.description,
-                                "details": _details(error.details)}
+                                "details": _details(error)}
         return JSONResponse(body, status_code=422)
     status, code = {
         Forbidden: (403, "Forbidden"),
@@ -67,12 +69,17 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, error: RequestValidationError) -> JSONResponse:
         details: dict[str, list[str]] = {}
+        blank: list[str] = []
         for problem in error.errors():
             # Zendesk keys details by the attribute's own name, not by its envelope.
             names = [p for p in problem.get("loc", ()) if isinstance(p, str)
                      and p not in ("body", "query", "path")]
-            details.setdefault(names[-1] if names else "base", []).append(str(problem["msg"]))
-        return error_response(Invalid("The request is not valid; see details.", details))
+            name = names[-1] if names else "base"
+            details.setdefault(name, []).append(str(problem["msg"]))
+            if problem.get("type") == "missing":
+                blank.append(name)
+        return error_response(Invalid("The request is not valid; see details.", details,
+                                      blank=blank))
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, error: StarletteHTTPException) -> Response:
