@@ -3,11 +3,13 @@ Zendesk's user shape."""
 
 from __future__ import annotations
 
+import json
+from functools import lru_cache
 from typing import Any
 
-from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Request, Response
 
+from tokenry.auth.records import UserRecord
 from tokenry.http.deps import CoreDep, CurrentActor, authenticate
 from tokenry.http.links import resource_url
 from tokenry.http.pagination import page_json
@@ -17,17 +19,28 @@ from tokenry.operations.users import list_users, show_user_by_id
 from tokenry.present import ANONYMOUS_USER, zendesk_user_json
 
 router = APIRouter(prefix="/api/v2/users", tags=["users"])
+JSON = "application/json"
+
+
+ANONYMOUS_BODY = json.dumps({"user": ANONYMOUS_USER}).encode()
+
+
+@lru_cache(maxsize=4096)
+def _me_body(user: UserRecord, url: str) -> bytes:
+    """The serialised answer for one user snapshot: a changed user is a new snapshot (a new
+    key), so nothing stale is served; the size bound keeps memory flat."""
+    return json.dumps({"user": zendesk_user_json(user, url)}).encode()
 
 
 @router.get("/me", summary="The authenticated user (the anonymous user without credentials)",
             response_model=None)
-async def me(request: Request) -> JSONResponse:
-    # Returned as a response directly: this is the route clients poll the most.
+async def me(request: Request) -> Response:
+    # Answered as bytes directly: this is the route clients poll the most.
     if "authorization" not in request.headers:
-        return JSONResponse({"user": ANONYMOUS_USER})  # as Zendesk answers: 200, id null
+        return Response(ANONYMOUS_BODY, media_type=JSON)  # as Zendesk answers: 200, id null
     identity = await authenticate(request)
-    return JSONResponse({"user": zendesk_user_json(
-        identity.user, resource_url(request, "users", identity.user.id))})
+    url = resource_url(request, "users", identity.user.id)
+    return Response(_me_body(identity.user, url), media_type=JSON)
 
 
 @router.get("", summary="List the account's users (admins)")
