@@ -31,7 +31,7 @@ def test_every_token_change_is_in_the_audit_log_with_actor_ip_and_agent(
         "destroy", "deactivate", "reactivate", "deactivate", "update", "create"]
     update = events[4]
     assert update["changes"] == {"description": ["before", "after"]}
-    assert all(e["actor_name"] == "admin@example.com" and e["ip_address"] == "testclient"
+    assert all(e["actor_name"] == "Administrator" and e["ip_address"] == "testclient"
                and e["user_agent"] == "audit-check/2" and e["source_type"] == "api_token"
                for e in events)
     assert all(token["token"] not in str(e) for e in events)

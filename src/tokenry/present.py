@@ -91,12 +91,27 @@ def identity_user_json(user: UserRecord) -> dict[str, Any]:
             "verified": user.verified, "suspended": user.suspended}
 
 
-def audit_json(event: AuditEvent) -> dict[str, Any]:
+def action_label(action: str) -> str:
+    """``deactivate`` to ``Deactivated``: the audit action as the Admin Center words it."""
+    special = {"submit": "Submitted", "deny": "Denied", "login": "Signed in",
+               "retrieve_refused": "Retrieval refused", "resend": "Re-sent",
+               "destroy": "Deleted"}
+    if action in special:
+        return special[action]
+    return action.capitalize() + ("d" if action.endswith("e") else "ed")
+
+
+def audit_json(event: AuditEvent, *, url: str | None = None,
+               actor_name: str | None = None) -> dict[str, Any]:
+    """``actor_name`` is the acting user's name (Zendesk's field); the label recorded at the
+    time (an email, "tokenry scheduler") stands in when there is no such user."""
     return {
         "id": event.id,
+        "url": url,
         "action": event.action,
+        "action_label": action_label(event.action),
         "actor_id": event.actor_id,
-        "actor_name": event.actor_label,
+        "actor_name": actor_name or event.actor_label,
         "source_type": event.source_type,
         "source_id": event.source_id,
         "source_label": event.source_label,

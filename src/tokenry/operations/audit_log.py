@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 
 from tokenry.core import Core
-from tokenry.domain.errors import Invalid
+from tokenry.domain.errors import Invalid, NotFound
 from tokenry.operations._common import paginate, require_account_admin
 from tokenry.operations.context import Actor, Page, PageRequest
 from tokenry.storage.models import AuditEvent
@@ -22,6 +22,8 @@ class AuditFilter:
     action: str | None = None
     since: datetime | None = None
     until: datetime | None = None
+    ip_address: str | None = None
+    oldest_first: bool = False  # Zendesk's sort_order=asc / sort=created_at
 
     def __post_init__(self) -> None:
         for name in ("since", "until"):
@@ -52,5 +54,17 @@ def list_audit_events(core: Core, actor: Actor, filters: AuditFilter,
             query = query.where(AuditEvent.created_at >= filters.since)
         if filters.until:
             query = query.where(AuditEvent.created_at <= filters.until)
-        query = query.order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc())
-        return paginate(session, query, page or PageRequest())
+        if filters.ip_address:
+            query = query.where(AuditEvent.ip_address == filters.ip_address)
+        order = (AuditEvent.created_at.asc(), AuditEvent.id.asc()) if filters.oldest_first \
+            else (AuditEvent.created_at.desc(), AuditEvent.id.desc())
+        return paginate(session, query.order_by(*order), page or PageRequest())
+
+
+def show_audit_event(core: Core, actor: Actor, event_id: int) -> AuditEvent:
+    with core.db.read() as session:
+        require_account_admin(session, actor, "view the audit log")
+        event = session.get(AuditEvent, event_id)
+        if event is None or event.account_id != actor.account_id:
+            raise NotFound(f"There is no audit log event with id {event_id}.")
+        return event

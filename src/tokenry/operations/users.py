@@ -153,6 +153,16 @@ def show_user_by_id(core: Core, actor: Actor, user_id: int) -> User:
         return user
 
 
+def user_names(core: Core, actor: Actor, user_ids: set[int]) -> dict[int, str]:
+    """The names of some users of the account, by id (an audit event's ``actor_name``)."""
+    if not user_ids:
+        return {}
+    with core.db.read() as session:
+        rows = session.execute(select(User.id, User.name).where(
+            User.account_id == actor.account_id, User.id.in_(user_ids)))
+        return {user_id: name for user_id, name in rows}
+
+
 def user_emails(core: Core, actor: Actor, user_ids: set[int]) -> dict[int, str]:
     """The emails of some users of the account, by id (for lists that show who is bound)."""
     if not user_ids:

@@ -1,0 +1,59 @@
+"""The audit log API as Zendesk's (issue 8): ``url``, ``action_label``, ``actor_name``, one
+event by id, ``filter[created_at]`` given twice, ``filter[ip_address]`` and the sort forms."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from fastapi.testclient import TestClient
+
+from tests.conftest import Clock
+from tokenry.core import Core
+from tokenry.operations.context import Actor
+from tokenry.operations.create_token import create_token
+
+
+def _events(client: TestClient, auth: dict[str, str], query: str = "") -> list[dict]:
+    return client.get(f"/api/v2/audit_logs.json?filter[source_type]=api_token{query}",
+                      headers=auth).json()["audit_logs"]
+
+
+def test_each_event_has_its_url_label_and_the_actors_name(
+    client: TestClient, admin_auth: dict[str, str]
+) -> None:
+    [event] = _events(client, admin_auth)
+    assert event["url"] == f"http://testserver/api/v2/audit_logs/{event['id']}.json"
+    assert event["action"] == "create" and event["action_label"] == "Created"
+    assert event["actor_name"] == "Administrator"  # the user's name, not their email
+    shown = client.get(event["url"], headers=admin_auth)
+    assert shown.status_code == 200 and shown.json()["audit_log"] == event
+    assert client.get("/api/v2/audit_logs/999999.json", headers=admin_auth).status_code == 404
+
+
+def test_created_at_given_twice_and_the_sort_forms(
+    client: TestClient, core: Core, admin_actor: Actor, admin_auth: dict[str, str],
+    clock: Clock
+) -> None:
+    start = clock.now
+    for number in range(3):
+        clock.now = start + timedelta(minutes=10 * (number + 1))
+        create_token(core, admin_actor, description=f"t{number}")
+    window = (f"&filter[created_at]={(start + timedelta(minutes=15)).isoformat()}"
+              f"&filter[created_at]={(start + timedelta(minutes=35)).isoformat()}")
+    assert [e["source_label"].split()[-1] for e in _events(client, admin_auth,
+                                                              window.replace("+", "%2B"))] \
+        == ["t2", "t1"]
+    newest_first = [e["id"] for e in _events(client, admin_auth)]
+    assert [e["id"] for e in _events(client, admin_auth, "&sort=created_at")] == \
+        newest_first[::-1]
+    assert [e["id"] for e in _events(client, admin_auth, "&sort_by=created_at&sort_order=asc")] \
+        == newest_first[::-1]
+    assert [e["id"] for e in _events(client, admin_auth, "&sort=-created_at")] == newest_first
+
+
+def test_filter_by_ip_address(client: TestClient, admin_auth: dict[str, str]) -> None:
+    client.post("/api/v2/api_tokens.json", headers=admin_auth,
+                json={"api_token": {"description": "from the test client"}})
+    found = _events(client, admin_auth, "&filter[ip_address]=testclient")
+    assert [e["source_label"].split()[-1] for e in found] == ["client"]
+    assert _events(client, admin_auth, "&filter[ip_address]=203.0.113.9") == []
