@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 
 from tokenry.auth.cache import TTLCache
 from tokenry.auth.lookups import Lookups
+from tokenry.auth.rate_limit import RateLimiter
 from tokenry.auth.throttle import FailureThrottle
 from tokenry.auth.usage import UsageRecorder
 from tokenry.auth.verifier import Verifier
@@ -37,6 +38,7 @@ class Core:
     throttle: FailureThrottle
     usage: UsageRecorder
     cache: TTLCache
+    rate_limit: RateLimiter = field(default_factory=RateLimiter)
     clock: Clock = field(default=utc_now)
 
     def close(self) -> None:

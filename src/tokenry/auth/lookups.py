@@ -21,7 +21,7 @@ class Lookups:
                 return None
             settings = account_settings(session, account.id)
             return AccountRecord(account.id, account.subdomain, settings.token_access,
-                                 settings.password_access)
+                                 settings.password_access, settings.rate_limit_per_minute)
 
     def token(self, secret_hash: str) -> TokenRecord | None:
         with self._db.read() as session:

@@ -12,6 +12,7 @@ class AccountRecord:
     subdomain: str
     token_access: bool
     password_access: bool
+    rate_limit: int = 6000  # authenticated API requests per minute
 
 
 @dataclass(frozen=True, slots=True)

@@ -73,3 +73,11 @@ class Throttled(TokenryError):
     def __init__(self, retry_after: int) -> None:
         super().__init__(f"Too many failed authentication attempts; retry in {retry_after}s")
         self.retry_after = retry_after
+
+
+class RateLimited(TokenryError):
+    """The account made more API requests this minute than its rate limit allows."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__("Number of allowed API requests per minute exceeded")
+        self.retry_after = retry_after

@@ -18,7 +18,7 @@ GROUPS = {
         "reminder_days", "expiry_grace_days", "inactivity_days", "inactivity_warning_days",
         "deactivated_retention_days", "extension_grace_hours", "approval_reminder_days",
         "allow_personal_tokens", "allow_automation_tokens", "allow_target_tokens",
-        "weekly_compliance_report", "invitation_hours",
+        "weekly_compliance_report", "invitation_hours", "rate_limit_per_minute",
     ),
     "notifications": ("notify_email", "slack_webhook_url", "slack_bot_token", "webhook_url",
                       "webhook_secret"),
@@ -35,6 +35,7 @@ _RANGES = {
     "inactivity_warning_days": (0, 365),
     "approval_reminder_days": (0, 365),
     "invitation_hours": (1, 24 * 30),
+    "rate_limit_per_minute": (1, 1_000_000),
 }
 
 
@@ -59,6 +60,7 @@ class AccountSettings:
     allow_target_tokens: bool = True
     weekly_compliance_report: bool = True
     invitation_hours: int = 72  # how long a link to set a first password stays valid
+    rate_limit_per_minute: int = 6000  # authenticated API requests per account and minute
     # notifications
     notify_email: bool = True
     slack_webhook_url: str = ""

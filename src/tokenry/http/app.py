@@ -17,6 +17,7 @@ from tokenry.core import Core, build_core
 from tokenry.http.docs import install_docs
 from tokenry.http.errors import install_error_handlers
 from tokenry.http.openapi import install_openapi
+from tokenry.http.rate_limit_headers import RateLimitHeadersMiddleware
 from tokenry.http.redaction import protect_access_log
 from tokenry.http.request_id import RequestIdMiddleware
 from tokenry.http.routes import (
@@ -102,6 +103,7 @@ def create_app(settings: Settings, core: Core | None = None) -> FastAPI:
         app.include_router(module.router)
     install_web(app)
     app.add_middleware(JsonSuffixMiddleware)
+    app.add_middleware(RateLimitHeadersMiddleware)
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(RequestIdMiddleware, trust_incoming=bool(settings.forwarded_allow_ips))
     install_openapi(app)

@@ -7,12 +7,14 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from starlette.concurrency import run_in_threadpool
+from starlette.types import Scope
 
+from tokenry.auth.rate_limit import RATE_STATE, RateState
 from tokenry.auth.records import Identity
 from tokenry.auth.verifier import NeedsLookup
 from tokenry.core import Core
 from tokenry.domain.accounts import subdomain_from_host
-from tokenry.domain.errors import NotFound, Unauthenticated
+from tokenry.domain.errors import NotFound, RateLimited, Unauthenticated
 from tokenry.operations.context import Actor
 
 log = logging.getLogger("tokenry.auth")
@@ -70,12 +72,24 @@ async def authenticate(request: Request) -> Identity:
         core.throttle.record_failure(source)
         log.info("authentication failed from %s: %s", source, failure.description)
         raise Unauthenticated(failure.description) from None
+    count_request(core, scope, identity)
     if identity.token_id is not None:
         route = scope.get("route")
         path = route.path if route is not None else scope["path"]
         core.usage.record(identity.account.id, identity.token_id, identity.user.id, source,
                           agent, f"{scope['method']} {path}", core.clock())
     return identity
+
+
+def count_request(core: Core, scope: Scope, identity: Identity) -> None:
+    """The account's rate limit; its state goes out in the response's headers
+    (``RateLimitHeadersMiddleware``), the 429 included."""
+    state = scope.setdefault("state", {})
+    try:
+        state[RATE_STATE] = core.rate_limit.hit(identity.account.id, identity.account.rate_limit)
+    except RateLimited as limited:
+        state[RATE_STATE] = RateState(identity.account.rate_limit, 0, limited.retry_after)
+        raise
 
 
 CurrentIdentity = Annotated[Identity, Depends(authenticate)]

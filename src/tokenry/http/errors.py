@@ -16,6 +16,7 @@ from tokenry.domain.errors import (
     Forbidden,
     Invalid,
     NotFound,
+    RateLimited,
     Throttled,
     TokenryError,
     Unauthenticated,
@@ -40,6 +41,9 @@ def _details(error: Invalid) -> dict[str, list[dict[str, str]]]:
 def error_response(error: TokenryError) -> JSONResponse:
     if isinstance(error, Unauthenticated):
         return unauthenticated_response()
+    if isinstance(error, RateLimited):
+        return JSONResponse({"error": "APIRateLimitExceeded", "description": error.description},
+                            status_code=429, headers={"Retry-After": str(error.retry_after)})
     if isinstance(error, Throttled):
         return JSONResponse({"error": "TooManyRequests", "description": error.description},
                             status_code=429, headers={"Retry-After": str(error.retry_after)})

@@ -42,6 +42,8 @@ TEXT = {
     "allow_target_tokens": ("Allow target tokens", "requests for a token bound to a user"),
     "weekly_compliance_report": ("Weekly compliance report", "e-mailed to admins"),
     "invitation_hours": ("Invitation link lifetime", "hours a link to set a password works"),
+    "rate_limit_per_minute": ("API rate limit", "authenticated API requests per minute for "
+                              "the whole account, per node"),
     "notify_email": ("E-mail notifications", "send notifications and links by e-mail"),
     "slack_webhook_url": ("Slack webhook URL", "a channel for announcements; no secrets"),
     "slack_bot_token": ("Slack bot token", "sends one-time links by direct message"),
