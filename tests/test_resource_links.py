@@ -37,3 +37,19 @@ def test_a_filed_request_names_its_location(client: TestClient, core: Core,
     request_id = filed.json()["access_request"]["id"]
     assert location == f"http://testserver/api/v2/access_requests/{request_id}.json"
     assert client.get(location, headers=as_(people.requester)).status_code == 200
+
+
+def test_include_users_side_loads_the_users_the_tokens_name(
+    client: TestClient, core: Core, admin_actor: Actor, admin_auth: dict[str, str]
+) -> None:
+    from tokenry.operations.create_token import create_token
+    from tokenry.operations.users import create_user
+
+    sam = create_user(core, admin_actor, email="sam@example.com", name="Sam", role="admin")
+    create_token(core, admin_actor, description="bound", user_id=sam.id)
+    plain = client.get("/api/v2/api_tokens.json", headers=admin_auth).json()
+    assert "users" not in plain
+    loaded = client.get("/api/v2/api_tokens.json?include_users=true", headers=admin_auth).json()
+    named = {i for t in loaded["api_tokens"] for i in (t["user_id"], t["created_by_id"]) if i}
+    assert {u["id"] for u in loaded["users"]} == named == {admin_actor.user_id, sam.id}
+    assert all(u["url"].endswith(f"/api/v2/users/{u['id']}.json") for u in loaded["users"])

@@ -153,6 +153,16 @@ def show_user_by_id(core: Core, actor: Actor, user_id: int) -> User:
         return user
 
 
+def users_by_id(core: Core, actor: Actor, user_ids: set[int]) -> list[User]:
+    """Some users of the account, by id, in id order (admins only)."""
+    if not user_ids:
+        return []
+    with core.db.read() as session:
+        require_account_admin(session, actor, "view users")
+        return list(session.scalars(select(User).where(
+            User.account_id == actor.account_id, User.id.in_(user_ids)).order_by(User.id)))
+
+
 def user_names(core: Core, actor: Actor, user_ids: set[int]) -> dict[int, str]:
     """The names of some users of the account, by id (an audit event's ``actor_name``)."""
     if not user_ids:

@@ -20,7 +20,8 @@ from tokenry.operations.exception_tokens import create_exception_token
 from tokenry.operations.token_activity import token_activity
 from tokenry.operations.token_queries import list_tokens, show_token
 from tokenry.operations.update_token import update_token
-from tokenry.present import activity_json, token_json
+from tokenry.operations.users import users_by_id
+from tokenry.present import activity_json, token_json, zendesk_user_json
 from tokenry.storage.models import ApiToken
 
 router = APIRouter(prefix="/api/v2/api_tokens", tags=["api_tokens"])
@@ -48,11 +49,17 @@ class ApiTokenChangesBody(BaseModel):
     api_token: ApiTokenChanges
 
 
-@router.get("", summary="List API tokens")
+@router.get("", summary="List API tokens (include_users=true side-loads their users)")
 def list_api_tokens(request: Request, core: CoreDep, actor: CurrentActor,
-                    page: PageNumber = 1, per_page: PerPage = 100) -> dict[str, Any]:
+                    page: PageNumber = 1, per_page: PerPage = 100,
+                    include_users: bool = False) -> dict[str, Any]:
     result = list_tokens(core, actor, PageRequest(page, per_page))
-    return page_json("api_tokens", [_json(request, t) for t in result.items], result, request)
+    body = page_json("api_tokens", [_json(request, t) for t in result.items], result, request)
+    if include_users:  # Zendesk's side-loading: the users the tokens name, once each
+        ids = {i for t in result.items for i in (t.user_id, t.created_by_id) if i is not None}
+        body["users"] = [zendesk_user_json(u, resource_url(request, "users", u.id))
+                         for u in users_by_id(core, actor, ids)]
+    return body
 
 
 def _json(request: Request, token: ApiToken, secret: str | None = None) -> dict[str, Any]:
