@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -55,6 +55,22 @@ def require_token_admin(session: Session, actor: Actor, action: str) -> None:
     """Token management: an admin of the account, and only while token access is on."""
     require_account_admin(session, actor, action)
     check_token_access(token_access=account_settings(session, actor.account_id).token_access)
+
+
+class _InAccount(Protocol):
+    account_id: Any
+
+
+Owned = TypeVar("Owned", bound=_InAccount)
+
+
+def find_in_account(session: Session, model: type[Owned], account_id: int, record_id: int,
+                    what: str) -> Owned:
+    """A record of this account by id; another account's record is as absent as none."""
+    found = session.get(model, record_id)
+    if found is None or found.account_id != account_id:
+        raise NotFound(f"There is no {what} with id {record_id}.")
+    return found
 
 
 def find_token(session: Session, actor: Actor, token_id: int, *, lock: bool = False) -> ApiToken:

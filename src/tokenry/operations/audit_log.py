@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 
 from tokenry.core import Core
-from tokenry.domain.errors import Invalid, NotFound
-from tokenry.operations._common import paginate, require_account_admin
+from tokenry.domain.errors import Invalid
+from tokenry.operations._common import find_in_account, paginate, require_account_admin
 from tokenry.operations.context import Actor, Page, PageRequest
 from tokenry.storage.models import AuditEvent
 
@@ -64,7 +64,5 @@ def list_audit_events(core: Core, actor: Actor, filters: AuditFilter,
 def show_audit_event(core: Core, actor: Actor, event_id: int) -> AuditEvent:
     with core.db.read() as session:
         require_account_admin(session, actor, "view the audit log")
-        event = session.get(AuditEvent, event_id)
-        if event is None or event.account_id != actor.account_id:
-            raise NotFound(f"There is no audit log event with id {event_id}.")
-        return event
+        return find_in_account(session, AuditEvent, actor.account_id, event_id,
+                               "audit log event")

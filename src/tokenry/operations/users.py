@@ -19,7 +19,13 @@ from tokenry.domain.users import (
     validate_name,
 )
 from tokenry.domain.web_sessions import ends_sessions
-from tokenry.operations._common import acting_user, audit, paginate, require_account_admin
+from tokenry.operations._common import (
+    acting_user,
+    audit,
+    find_in_account,
+    paginate,
+    require_account_admin,
+)
 from tokenry.operations.context import Actor, Page, PageRequest
 from tokenry.operations.web_sessions import end_sessions
 from tokenry.storage.models import User
@@ -147,10 +153,7 @@ def show_user(core: Core, actor: Actor, email: str) -> User:
 def show_user_by_id(core: Core, actor: Actor, user_id: int) -> User:
     with core.db.read() as session:
         require_account_admin(session, actor, "view users")
-        user = session.get(User, user_id)
-        if user is None or user.account_id != actor.account_id:
-            raise NotFound(f"There is no user with id {user_id}.")
-        return user
+        return find_in_account(session, User, actor.account_id, user_id, "user")
 
 
 def users_by_id(core: Core, actor: Actor, user_ids: set[int]) -> list[User]:
@@ -165,23 +168,12 @@ def users_by_id(core: Core, actor: Actor, user_ids: set[int]) -> list[User]:
 
 def user_names(core: Core, actor: Actor, user_ids: set[int]) -> dict[int, str]:
     """The names of some users of the account, by id (an audit event's ``actor_name``)."""
-    if not user_ids:
-        return {}
-    with core.db.read() as session:
-        rows = session.execute(select(User.id, User.name).where(
-            User.account_id == actor.account_id, User.id.in_(user_ids)))
-        return {user_id: name for user_id, name in rows}
+    return {user.id: user.name for user in users_by_id(core, actor, user_ids)}
 
 
 def user_emails(core: Core, actor: Actor, user_ids: set[int]) -> dict[int, str]:
     """The emails of some users of the account, by id (for lists that show who is bound)."""
-    if not user_ids:
-        return {}
-    with core.db.read() as session:
-        require_account_admin(session, actor, "view users")
-        rows = session.execute(select(User.id, User.email).where(
-            User.account_id == actor.account_id, User.id.in_(user_ids)))
-        return {user_id: email for user_id, email in rows}
+    return {user.id: user.email for user in users_by_id(core, actor, user_ids)}
 
 
 def change_own_password(core: Core, actor: Actor, current: str, new: str) -> None:
