@@ -25,9 +25,10 @@ lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/mypy
 
-bench: $(STAMP)  ## print the verification, HTTP throughput and Admin Center page tables
+bench: $(STAMP)  ## print the verification, HTTP throughput, Admin Center page and audit export tables
 	$(BIN)/python bench/verify.py
 	$(BIN)/python bench/admin_pages.py
+	$(BIN)/python bench/audit_export.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -8,8 +8,10 @@ some usage; one signed-in browser session and one API token make the requests.
 
 Rows, each timed over the same number of sequential requests, interleaved round by round:
 
-* ``API list (baseline)``: ``GET /api/v2/api_tokens.json``, 100 tokens as JSON: the same
-  operation the page calls, without the HTML;
+* ``API list (baseline)``: ``GET /api/v2/api_tokens.json?per_page=100``, 100 tokens as
+  JSON: the same operation the page calls, without the HTML;
+* ``API list, every token``: the same list with no page asked for, which answers all 2,048
+  (as Zendesk's clients expect of this list); ``API cursor page``: ``page[size]=100``;
 * ``tokens page 1``, ``tokens page 21`` (the last), ``search``: the Admin Center page.
 
 ``time vs base`` is the page's median / the API's median. ``page bytes`` is the HTML; the
@@ -26,16 +28,13 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import argon2
 import httpx
-import psycopg
 import uvicorn
 
+from pg_schema import scratch_schema
 from tokenry.auth import passwords
 from tokenry.config import Settings
 from tokenry.core import build_core
@@ -63,7 +62,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     passwords.use_parameters(argon2.profiles.CHEAPEST)
-    with tempfile.TemporaryDirectory() as folder, _schema(args.database) as database:
+    with tempfile.TemporaryDirectory() as folder, scratch_schema(args.database) as database:
         url = database or f"sqlite:///{folder}/bench.db"
         settings = Settings(database_url=url, secret_key="bench-" + "k" * 40,
                             admin_email=ADMIN, admin_password=PASSWORD,
@@ -101,22 +100,6 @@ def main() -> None:
             core.close()
 
 
-@contextmanager
-def _schema(url: str | None) -> Iterator[str | None]:
-    """A PostgreSQL URL whose tables live in a new schema, dropped at the end."""
-    if url is None:
-        yield None
-        return
-    schema = f"bench_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(url, autocommit=True) as connection:
-        connection.execute(f'CREATE SCHEMA "{schema}"')
-    try:
-        yield f"{url}{'&' if '?' in url else '?'}options=-csearch_path%3D{schema}"
-    finally:
-        with psycopg.connect(url, autocommit=True) as connection:
-            connection.execute(f'DROP SCHEMA "{schema}" CASCADE')
-
-
 def _measure(base: str, secret: str, count: int, rounds: int) -> None:
     with httpx.Client(base_url=base) as browser, httpx.Client(base_url=base) as api:
         form = browser.get("/login").text
@@ -125,8 +108,12 @@ def _measure(base: str, secret: str, count: int, rounds: int) -> None:
         browser.post("/login", data={"email": ADMIN, "password": PASSWORD,
                                      "csrf_token": csrf.group(1), "next": "/admin"})
         rows = {
-            "API list (baseline)": (api, "/api/v2/api_tokens.json",
+            "API list (baseline)": (api, "/api/v2/api_tokens.json?per_page=100",
                                     {"Authorization": _basic(secret)}),
+            "API list, every token": (api, "/api/v2/api_tokens.json",
+                                      {"Authorization": _basic(secret)}),
+            "API cursor page": (api, "/api/v2/api_tokens.json?page[size]=100",
+                                {"Authorization": _basic(secret)}),
             "tokens page 1": (browser, "/admin/api_tokens", {}),
             "tokens page 21 (last)": (browser, "/admin/api_tokens?page=21", {}),
             "search 'Integration 1999'": (browser, "/admin/api_tokens?q=Integration+1999", {}),

@@ -10,7 +10,10 @@ Part 1, in-process, with 2,048 tokens loaded and the verification cache warm:
 * ``verifier``: what the HTTP dependency does for a cache hit,
   ``core.verifier.authenticate_header("default", header, cached_only=True)``;
 * ``baseline``: the least any token check can do, on the same headers: base64-decode, split
-  out the secret, one SHA-256, one look-up in a dict of 2,048 digests.
+  out the secret, one SHA-256, one look-up in a dict of 2,048 digests;
+* ``OAuth access token``: the same call with ``Authorization: Bearer <access token>`` for
+  2,048 OAuth access tokens; its ``vs API token`` line compares it with the API-token row
+  (the target, from issue 9: within 10%).
 
 Both loops walk the same pre-built list of headers (random tokens, fixed seed). Their repeats
 are interleaved so machine noise hits both alike, and the table shows the *median* repeat.
@@ -19,7 +22,8 @@ are interleaved so machine noise hits both alike, and the table shows the *media
 Part 2, HTTP, against ``tokenry serve`` on a free loopback port with the same database:
 
 * ``GET /healthz`` (no authentication, no I/O): the baseline, the cost of the HTTP stack;
-* ``GET /api/v2/users/me.json`` with ``Authorization: Basic email/token:SECRET``.
+* ``GET /api/v2/users/me.json`` with ``Authorization: Basic email/token:SECRET``;
+* the same with ``Authorization: Bearer <OAuth access token>``.
 
 Load comes from ``wrk`` when it is installed, else from a built-in asyncio client. The two
 routes run alternately for several rounds and the table shows each route's *median*
@@ -68,6 +72,8 @@ from tokenry.core import Core, build_core
 from tokenry.operations.account_settings import update_account_settings
 from tokenry.operations.bootstrap import bootstrap, bootstrap_admin
 from tokenry.operations.context import Actor
+from tokenry.operations.create_oauth_client import ClientFields, create_oauth_client
+from tokenry.operations.create_oauth_token import create_oauth_token
 from tokenry.operations.create_token import create_token
 from tokenry.storage.models import Account
 
@@ -79,6 +85,7 @@ ME_PATH = "/api/v2/users/me.json"
 HEALTH_PATH = "/healthz"
 VERIFY_TARGET = 1.5  # verifier time / baseline time, at most
 HTTP_TARGET = 0.85  # authenticated req/s / unauthenticated req/s, at least
+OAUTH_TARGET = 0.10  # OAuth access tokens within 10% of API tokens
 CONNECTIONS = 32
 
 
@@ -108,6 +115,7 @@ class Fixture:
     email: str
     user_id: int
     secrets: list[str]
+    access_tokens: list[str]
 
 
 @dataclass(frozen=True)
@@ -159,7 +167,14 @@ def populate(core: Core, directory: Path, count: int) -> Fixture:
     started = time.perf_counter()
     secrets = [create_token(core, actor, description=f"bench {i}").secret for i in range(count)]
     log(f"created {count} tokens in {time.perf_counter() - started:.1f}s")
-    return Fixture(directory, core.settings.database_url, core, admin.email, admin.id, secrets)
+    client = create_oauth_client(core, actor, ClientFields(
+        name="bench", identifier="bench", kind="confidential", access_token_seconds=86400))
+    started = time.perf_counter()
+    access = [create_oauth_token(core, actor, client.client.id, "read write").access_token
+              for _ in range(count)]
+    log(f"issued {count} OAuth access tokens in {time.perf_counter() - started:.1f}s")
+    return Fixture(directory, core.settings.database_url, core, admin.email, admin.id, secrets,
+                   access)
 
 
 def basic_header(email: str, secret: str) -> str:
@@ -219,12 +234,22 @@ def interleaved(loops: dict[str, Callable[[Sequence[str]], None]], headers: Sequ
     return {name: statistics.median(values) for name, values in times.items()}
 
 
+def bearer_header(secret: str) -> str:
+    return f"Bearer {secret}"
+
+
 def measure_inprocess(fix: Fixture, opts: Options) -> list[Row]:
     all_headers = [basic_header(fix.email, secret) for secret in fix.secrets]
+    all_access = [bearer_header(secret) for secret in fix.access_tokens]
     warm_cache(fix, all_headers)
+    warm_cache(fix, all_access)
     rng = random.Random(TOKEN_COUNT)  # fixed seed: the same token sequence on every run
     headers = [rng.choice(all_headers) for _ in range(opts.ops)]
-    loops = {"baseline": baseline_loop(fix.secrets), "verifier": verifier_loop(fix.core)}
+    access_headers = [rng.choice(all_access) for _ in range(opts.ops)]
+    verify = verifier_loop(fix.core)
+    loops = {"baseline": baseline_loop(fix.secrets), "verifier": verify,
+             # the same number of calls, on the access tokens' headers
+             "access": lambda given: verify(access_headers[:len(given)])}
     interleaved(loops, headers[: opts.ops // 10], 1)  # warm-up, not reported
     per_op = interleaved(loops, headers, opts.repeats)
     if opts.profile:
@@ -234,6 +259,8 @@ def measure_inprocess(fix: Fixture, opts: Options) -> list[Row]:
         Row("baseline: b64 + sha256 + dict", 1 / base, (f"{base * 1e6:.2f}",), 1.0),
         Row("verifier: authenticate_header", 1 / per_op["verifier"],
             (f"{per_op['verifier'] * 1e6:.2f}",), per_op["verifier"] / base),
+        Row("verifier: OAuth access token", 1 / per_op["access"],
+            (f"{per_op['access'] * 1e6:.2f}",), per_op["access"] / base),
     ]
 
 
@@ -464,10 +491,13 @@ def pick_load(choice: str) -> tuple[str, Load]:
 def measure_http(fix: Fixture, opts: Options) -> tuple[str, dict[str, list[Sample]]]:
     label, load = pick_load(opts.load)
     header = basic_header(fix.email, fix.secrets[0])
+    bearer = bearer_header(fix.access_tokens[0])
     routes = {"GET /healthz (no auth)": (HEALTH_PATH, {}),
-              "GET /api/v2/users/me.json": (ME_PATH, {"Authorization": header})}
+              "GET /api/v2/users/me.json": (ME_PATH, {"Authorization": header}),
+              "GET /api/v2/users/me.json (OAuth)": (ME_PATH, {"Authorization": bearer})}
     with running_server(fix) as server:
         preflight(server.url, header, fix.email)
+        preflight(server.url, bearer, fix.email)
         for path, headers in routes.values():  # fill the thread pool, sockets and caches
             sample(load, server, path, headers, opts.warmup)
         samples: dict[str, list[Sample]] = {name: [] for name in routes}
@@ -516,6 +546,9 @@ def report_inprocess(rows: list[Row], opts: Options) -> None:
                 f"(median of {opts.repeats} interleaved repeats x {opts.ops:,} ops)",
                 ["name", "ops/s", "us/op", "time vs base"], rows)
     verdict("verifier time / baseline time", rows[1].ratio, VERIFY_TARGET, at_most=True)
+    oauth_vs_api = rows[2].ratio / rows[1].ratio
+    verdict("OAuth access token time / API token time", oauth_vs_api, 1 + OAUTH_TARGET,
+            at_most=True)
 
 
 def report_http(label: str, samples: dict[str, list[Sample]], opts: Options) -> None:
@@ -523,11 +556,13 @@ def report_http(label: str, samples: dict[str, list[Sample]], opts: Options) -> 
     print_table(f"HTTP, one server process ({label}; median of {opts.rounds} alternating "
                 f"rounds x {opts.seconds:g}s)",
                 ["route", "req/s", "server CPU", "client CPU", "rate vs base"], rows)
-    base_runs, auth_runs = samples.values()
+    base_runs, auth_runs, _ = samples.values()
     per_round = [a.rate / b.rate for a, b in zip(auth_runs, base_runs, strict=True)]
     print("per-round ratios (spread = noise): " + " ".join(f"{r:.2f}" for r in per_round)
           + f" (median {statistics.median(per_round):.2f})")
     verdict("authenticated / unauthenticated req/s", rows[1].ratio, HTTP_TARGET, at_most=False)
+    verdict("OAuth access token req/s / API token req/s", rows[2].rate / rows[1].rate,
+            1 - OAUTH_TARGET, at_most=False)
     if not label.startswith("wrk"):
         print("note: wrk not used; the Python client shares the 2 cores with the server and "
               "may be the bottleneck (see client CPU). apt-get install wrk for firmer figures.")

@@ -7,11 +7,25 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
+import httpx
 import uvicorn
+from authlib.integrations.httpx_client import OAuth2Client
 
 from tokenry.core import Core
 from tokenry.http.app import create_app
+
+# httpx's default 5 s is too short on a loaded CI machine: one request to a live server once
+# took longer there. A hung server still fails, just later.
+TIMEOUT = 30.0
+http = httpx.Client(timeout=TIMEOUT)
+"""One pooled client for requests to live servers."""
+
+
+def oauth_client(*args: Any, **kwargs: Any) -> OAuth2Client:
+    """Authlib's OAuth client with the same generous timeout."""
+    return OAuth2Client(*args, timeout=TIMEOUT, **kwargs)
 
 
 def free_port() -> int:

@@ -34,8 +34,9 @@ class Received:
 
 
 class LoopbackServer:
-    """A threaded HTTP server on 127.0.0.1 answering POSTs with :meth:`respond`; it can be
-    stopped and started again on the same port (a receiver that is down, then back)."""
+    """A threaded HTTP server on 127.0.0.1 answering POSTs and GETs (an empty body) with
+    :meth:`respond`; it can be stopped and started again on the same port (a receiver that is
+    down, then back)."""
 
     def __init__(self) -> None:
         self.port = 0  # the first start picks a free port; restarts reuse it
@@ -50,6 +51,9 @@ class LoopbackServer:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 owner.respond(self, self.rfile.read(int(self.headers.get("Content-Length", "0"))))
+
+            def do_GET(self) -> None:
+                owner.respond(self, b"")
 
             def log_message(self, format: str, *args: Any) -> None:
                 pass  # keep the test output clean
@@ -105,17 +109,20 @@ class SmtpReceiver:
     def __init__(self) -> None:
         self.port = free_port()
         self.messages: list[Mail] = []
-        self._controller = Controller(self, hostname="127.0.0.1", port=self.port,
-                                      authenticator=self._authenticate, auth_require_tls=False)
+        self._controller: Controller | None = None
         self._running = False
 
     def start(self) -> None:
+        """Listen on :attr:`port`; after :meth:`stop`, again on the same port (a controller's
+        event loop is closed once stopped, so each start builds a new one)."""
+        self._controller = Controller(self, hostname="127.0.0.1", port=self.port,
+                                      authenticator=self._authenticate, auth_require_tls=False)
         self._controller.start()
         self._running = True
 
     def stop(self) -> None:
         """Connections are refused from now on."""
-        if self._running:
+        if self._running and self._controller is not None:
             self._controller.stop()
             self._running = False
 

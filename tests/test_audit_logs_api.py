@@ -57,3 +57,48 @@ def test_filter_by_ip_address(client: TestClient, admin_auth: dict[str, str]) ->
     found = _events(client, admin_auth, "&filter[ip_address]=testclient")
     assert [e["source_label"].split()[-1] for e in found] == ["client"]
     assert _events(client, admin_auth, "&filter[ip_address]=203.0.113.9") == []
+
+
+def test_token_events_read_in_zendesks_vocabulary_with_tokenrys_action_beside(
+    client: TestClient, core: Core, admin_actor: Actor, admin_auth: dict[str, str]
+) -> None:
+    """A deactivation is Zendesk's ``update`` of an ``apitoken``; its before/after values and
+    change description say what changed, and ``tokenry_action`` keeps the finer word."""
+    token = create_token(core, admin_actor, description="vocab").token
+    client.put(f"/api/v2/api_tokens/{token.id}", headers=admin_auth,
+               json={"api_token": {"active": False}})
+    client.delete(f"/api/v2/api_tokens/{token.id}", headers=admin_auth)
+    events = _events(client, admin_auth, f"&filter[source_id]={token.id}")
+    assert [(e["action"], e["action_label"], e["tokenry_action"]) for e in events] == [
+        ("destroy", "Deleted", "destroy"), ("update", "Updated", "deactivate"),
+        ("create", "Created", "create")]
+    assert {e["source_type"] for e in events} == {"apitoken"}
+    deactivation = events[1]
+    assert deactivation["changes"] == {"active": [True, False]}
+    assert deactivation["change_description"].startswith("Deactivated")
+
+    def actions(query: str) -> list[str]:
+        response = client.get(f"/api/v2/audit_logs.json?filter[source_id]={token.id}&{query}",
+                              headers=admin_auth)
+        assert response.status_code == 200, response.text
+        return [e["tokenry_action"] for e in response.json()["audit_logs"]]
+
+    # Zendesk's filter values find every event that reads as them; both source type names work
+    assert actions("filter[action]=update&filter[source_type]=apitoken") == ["deactivate"]
+    assert actions("filter[action]=update&filter[source_type]=api_token") == ["deactivate"]
+    assert actions("filter[action]=deactivate") == ["deactivate"]  # tokenry's words still work
+    assert actions("filter[tokenry_action]=update") == []  # exactly tokenry's own "update"
+    assert actions("filter[action]=destroy") == ["destroy"]
+    assert actions("filter[source_type]=user") == []
+
+
+def test_the_documented_actions_are_the_domains() -> None:
+    """The client's schema (free of the server's code) names the same five actions."""
+    from typing import get_args
+
+    from tokenry.domain.audit import ZENDESK_ACTIONS, Action, zendesk_action
+    from tokenry.schemas import AuditLog
+
+    documented = set(get_args(AuditLog.model_fields["action"].annotation))
+    assert documented == set(ZENDESK_ACTIONS)
+    assert {zendesk_action(action) for action in Action} <= documented

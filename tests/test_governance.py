@@ -98,7 +98,7 @@ def test_request_goes_from_submission_to_a_delivered_token(
     assert shown.json()["access_request"]["state"] == "delivered"
     audit = client.get("/api/v2/audit_logs?filter[source_type]=delivery",
                        headers=as_(people.provisioner)).json()["audit_logs"]
-    assert [e["action"] for e in audit] == ["retrieve_refused", "retrieve"]  # newest first
+    assert [e["tokenry_action"] for e in audit] == ["retrieve_refused", "retrieve"]  # newest first
     assert all(e["ip_address"] for e in audit)  # a second use is there to be seen
     assert all(plaintext not in (n.body + str(n.payload)) for n in outbox(core))
 

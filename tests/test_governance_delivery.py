@@ -151,10 +151,15 @@ def test_the_server_delivers_notifications_and_runs_jobs_by_itself(
     import time
 
     submit(client, people)  # nobody calls the worker: the server's background task must
+
+    def events() -> list[str]:
+        return [r.json()["event"] for r in hooks.requests]
+
     deadline = time.monotonic() + 10
-    while not hooks.requests and time.monotonic() < deadline:
+    while "request.submitted" not in events() and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert [r.json()["event"] for r in hooks.requests] == ["request.submitted"]
+    # The jobs ran too, so a scheduled message (the weekly report on its day) may come first.
+    assert events().count("request.submitted") == 1
 
 
 @pytest.mark.postgres

@@ -42,7 +42,7 @@ def test_whole_lifecycle_with_python_requests(base_url: str, admin_secret: str) 
     assert requests.get(f"{base_url}/api/v2/users/me.json", auth=new_auth,
                         timeout=10).status_code == 401
     assert session.delete(url, timeout=10).status_code == 204
-    actions = [e["action"] for e in session.get(
+    actions = [e["tokenry_action"] for e in session.get(
         f"{base_url}/api/v2/audit_logs.json?filter[source_id]={token['id']}",
         timeout=10).json()["audit_logs"]]
     assert actions == ["destroy", "deactivate", "update", "create"]

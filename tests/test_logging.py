@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from tests.conftest import SECRET_KEY
-from tests.live import free_port
+from tests.live import free_port, http
 
 
 def serve(tmp_path: Path, log_format: str) -> tuple[subprocess.Popen[str], str]:
@@ -33,7 +33,7 @@ def serve(tmp_path: Path, log_format: str) -> tuple[subprocess.Popen[str], str]:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
-            httpx.get(f"{base}/healthz", timeout=1)
+            http.get(f"{base}/healthz", timeout=1)
             return server, base
         except httpx.TransportError:
             time.sleep(0.05)
@@ -53,12 +53,12 @@ def test_serve_logs_request_ids_auth_failures_and_no_path_secrets(tmp_path: Path
     server, base = serve(tmp_path, log_format)
     try:
         # No proxy is trusted by default: a client cannot choose its address by header.
-        failed = httpx.get(f"{base}/api/v2/users/me", auth=("x@example.com/token", "nope"),
+        failed = http.get(f"{base}/api/v2/users/me", auth=("x@example.com/token", "nope"),
                            headers={"X-Request-Id": "trace-0123456789",
                                     "X-Forwarded-For": "203.0.113.9"})
-        link = httpx.get(f"{base}/deliveries/SeCrEtLiNkVaLuE123")
-        feed = httpx.get(f"{base}/calendar/SeCrEtFeEdVaLuE456.ics")
-        made = httpx.get(f"{base}/healthz")
+        link = http.get(f"{base}/deliveries/SeCrEtLiNkVaLuE123")
+        feed = http.get(f"{base}/calendar/SeCrEtFeEdVaLuE456.ics")
+        made = http.get(f"{base}/healthz")
     finally:
         lines = stop(server)
     # no proxy is trusted, so the client's own id is not taken

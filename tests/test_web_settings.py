@@ -33,6 +33,7 @@ def test_turning_token_access_off_asks_first_then_the_api_refuses_tokens(
         page.goto(f"{site}/admin/settings")
         assert_accessible(page)
         screenshot(page, tmp_path, "settings-desktop")
+        assert page.get_by_role("button", name="Save OAuth settings").count() == 1
         assert "On" in switch(page, "token_access").inner_text()
         switch(page, "token_access").get_by_role("link", name="Turn off").click()
         confirm = page.get_by_role("dialog", name="Are you sure?")

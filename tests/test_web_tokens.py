@@ -8,7 +8,7 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from tests.conftest import ADMIN_EMAIL, me_status
+from tests.conftest import ADMIN_EMAIL, basic, me_status
 from tests.web import PHONE, assert_accessible, screenshot, sign_in, site
 from tokenry.core import Core
 from tokenry.domain.token_format import looks_like_token
@@ -158,5 +158,41 @@ def test_each_row_shows_use_expiry_binding_and_request(
         page.get_by_label("Search").fill("")
         page.get_by_role("button", name="Filter").click()
         screenshot(page, tmp_path, "tokens")
+    finally:
+        page.context.close()
+
+
+def test_a_token_added_with_scopes_shows_them_and_is_held_to_them(
+    site: str, browser: Any, client: TestClient, core: Core, admin_actor: Any, tmp_path: Path
+) -> None:
+    from tokenry.operations.create_token import create_token
+
+    create_token(core, admin_actor, description="Unlimited")
+    page = sign_in(browser, site)
+    try:
+        page.goto(f"{site}/admin/api_tokens")
+        page.get_by_role("link", name="+ Add API token").click()
+        dialog = page.get_by_role("dialog", name="Add API token")
+        dialog.get_by_label("Description").fill("Reporting")
+        dialog.get_by_label("Scopes").fill("tickets:delete")
+        dialog.get_by_role("button", name="Save").click()
+        dialog = page.get_by_role("dialog", name="Add API token")
+        assert "is not a scope" in dialog.inner_text()  # inline, what was typed kept
+        assert dialog.get_by_label("Scopes").input_value() == "tickets:delete"
+        dialog.get_by_label("Scopes").fill("read users")
+        dialog.get_by_role("button", name="Save").click()
+        shown = page.get_by_role("dialog", name="Copy your new API token")
+        secret = shown.locator("#new-token-secret").inner_text().strip()
+        shown.get_by_role("button", name="I have copied it").click()
+        shown.wait_for(state="detached")
+        row = page.locator("tr", has_text="Reporting")
+        assert "read users:read users:write" in row.inner_text()
+        assert "full access" in page.locator("tr", has_text="Unlimited").inner_text()
+        assert_accessible(page)
+        screenshot(page, tmp_path, "tokens-scoped")
+        auth = basic(ADMIN_EMAIL, secret)
+        assert client.get("/api/v2/api_tokens", headers=auth).status_code == 200
+        assert client.post("/api/v2/api_tokens", headers=auth,
+                           json={"api_token": {}}).status_code == 403
     finally:
         page.context.close()

@@ -6,6 +6,7 @@ the same operations with it.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -17,6 +18,7 @@ from tokenry.auth.throttle import FailureThrottle
 from tokenry.auth.usage import UsageRecorder
 from tokenry.auth.verifier import Verifier
 from tokenry.config import Settings
+from tokenry.domain import oauth
 from tokenry.domain.token_format import TokenHasher
 from tokenry.server_secret import load_or_create
 from tokenry.storage.database import Database
@@ -56,7 +58,9 @@ def build_core(settings: Settings, *, clock: Clock = utc_now) -> Core:
         db=db,
         hasher=hasher,
         server_key=server_key,
-        verifier=Verifier(hasher, Lookups(db), cache, clock),
+        verifier=Verifier(hasher, Lookups(db), cache, clock,
+                          access_prefix=oauth.prefix_for(settings.token_prefix, oauth.ACCESS)
+                          + "_", timestamp=time.time if clock is utc_now else None),
         throttle=FailureThrottle(settings.auth_failure_limit, settings.auth_failure_window),
         usage=UsageRecorder(),
         cache=cache,

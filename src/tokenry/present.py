@@ -6,9 +6,17 @@ from typing import Any
 
 from tokenry.auth.records import UserRecord
 from tokenry.domain.access_requests import denial_message
+from tokenry.domain.audit import zendesk_action, zendesk_source_type
 from tokenry.domain.timefmt import iso
 from tokenry.operations.token_activity import Activity
-from tokenry.storage.models import AccessRequest, ApiToken, AuditEvent, User
+from tokenry.storage.models import (
+    AccessRequest,
+    ApiToken,
+    AuditEvent,
+    OAuthClient,
+    OAuthToken,
+    User,
+)
 
 
 def token_json(token: ApiToken, *, secret: str | None = None,
@@ -33,7 +41,40 @@ def token_json(token: ApiToken, *, secret: str | None = None,
         "created_by_id": token.created_by_id,
         "kind": token.kind,
         "access_request_id": token.access_request_id,
+        "scopes": token.scopes,
     }
+
+
+def oauth_client_json(client: OAuthClient, *, secret: str | None = None,
+                      url: str | None = None) -> dict[str, Any]:
+    """Zendesk's client; ``secret`` only when just made (create, generate_secret)."""
+    return {
+        "id": client.id, "url": url, "name": client.name, "identifier": client.identifier,
+        "kind": client.kind, "redirect_uri": list(client.redirect_uris),
+        "allowed_scopes": client.allowed_scopes,
+        "secret": secret if secret is not None else client.secret_display,
+        "user_id": client.user_id, "access_token_seconds": client.access_token_seconds,
+        "refresh_token_seconds": client.refresh_token_seconds,
+        "created_at": iso(client.created_at), "updated_at": iso(client.updated_at),
+    }
+
+
+def oauth_token_json(token: OAuthToken, *, url: str | None = None,
+                     full_token: str | None = None,
+                     refresh_token: str | None = None) -> dict[str, Any]:
+    """Zendesk's token; the full access and refresh tokens only when just made."""
+    body: dict[str, Any] = {
+        "id": token.id, "url": url, "client_id": token.client_id, "user_id": token.user_id,
+        "token": token.display,
+        "refresh_token": refresh_token if refresh_token is not None else token.refresh_display,
+        "scopes": list(token.scopes), "grant_type": token.grant_type,
+        "created_at": iso(token.created_at), "expires_at": iso(token.expires_at),
+        "refresh_token_expires_at": iso(token.refresh_expires_at),
+        "revoked_at": iso(token.revoked_at), "used_at": iso(token.used_at),
+    }
+    if full_token is not None:
+        body["full_token"] = full_token
+    return body
 
 
 def user_json(user: User) -> dict[str, Any]:
@@ -98,21 +139,27 @@ def action_label(action: str) -> str:
                "destroy": "Deleted"}
     if action in special:
         return special[action]
+    if action.endswith("ed"):  # Zendesk's ``exported``
+        return action.capitalize()
     return action.capitalize() + ("d" if action.endswith("e") else "ed")
 
 
 def audit_json(event: AuditEvent, *, url: str | None = None,
                actor_name: str | None = None) -> dict[str, Any]:
-    """``actor_name`` is the acting user's name (Zendesk's field); the label recorded at the
-    time (an email, "tokenry scheduler") stands in when there is no such user."""
+    """The event in Zendesk's vocabulary (``action``, ``source_type``), tokenry's finer action
+    beside it as ``tokenry_action``. ``actor_name`` is the acting user's name (Zendesk's field);
+    the label recorded at the time (an email, "tokenry scheduler") stands in when there is no
+    such user."""
+    action = zendesk_action(event.action)
     return {
         "id": event.id,
         "url": url,
-        "action": event.action,
-        "action_label": action_label(event.action),
+        "action": action,
+        "action_label": action_label(action),
+        "tokenry_action": event.action,
         "actor_id": event.actor_id,
         "actor_name": actor_name or event.actor_label,
-        "source_type": event.source_type,
+        "source_type": zendesk_source_type(event.source_type),
         "source_id": event.source_id,
         "source_label": event.source_label,
         "ip_address": event.ip_address,

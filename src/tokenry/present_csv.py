@@ -8,16 +8,10 @@ from __future__ import annotations
 import csv
 import io
 
+from tokenry.domain.csv_cells import defuse
 from tokenry.operations.compliance_report import ComplianceReport
 
 COMPLIANCE_COLUMNS = ("category", "token_id", "request_id", "name", "reason")
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _cell(value: object) -> object:
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
-    return value
 
 
 def compliance_csv(report: ComplianceReport) -> str:
@@ -27,5 +21,5 @@ def compliance_csv(report: ComplianceReport) -> str:
     writer.writerow(COMPLIANCE_COLUMNS)
     for finding in report.findings:
         row = finding.as_dict()
-        writer.writerow([_cell(row[column]) for column in COMPLIANCE_COLUMNS])
+        writer.writerow([defuse(row[column]) for column in COMPLIANCE_COLUMNS])
     return text.getvalue()

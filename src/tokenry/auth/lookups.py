@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from tokenry.auth.records import AccountRecord, TokenRecord, UserRecord
+from tokenry.auth.records import AccessTokenRecord, AccountRecord, TokenRecord, UserRecord
 from tokenry.storage.database import Database
-from tokenry.storage.models import Account, ApiToken, User
+from tokenry.storage.models import Account, ApiToken, OAuthToken, User
 from tokenry.storage.queries import account_settings
 
 
@@ -21,16 +21,35 @@ class Lookups:
                 return None
             settings = account_settings(session, account.id)
             return AccountRecord(account.id, account.subdomain, settings.token_access,
-                                 settings.password_access, settings.rate_limit_per_minute)
+                                 settings.password_access, settings.rate_limit_per_minute,
+                                 settings.scope_ceiling)
 
     def token(self, secret_hash: str) -> TokenRecord | None:
         with self._db.read() as session:
             row = session.execute(
                 select(ApiToken.id, ApiToken.account_id, ApiToken.active, ApiToken.expires_at,
-                       ApiToken.user_id, ApiToken.secret_hash)
+                       ApiToken.user_id, ApiToken.secret_hash, ApiToken.scopes)
                 .where(ApiToken.secret_hash == secret_hash)
             ).first()
-            return TokenRecord(*row) if row else None
+            if row is None:
+                return None
+            return TokenRecord(row.id, row.account_id, row.active, row.expires_at, row.user_id,
+                               row.secret_hash,
+                               tuple(row.scopes) if row.scopes is not None else None)
+
+    def access_token(self, access_hash: str) -> AccessTokenRecord | None:
+        """A live-or-expired OAuth access token; a revoked one is as absent as none."""
+        with self._db.read() as session:
+            row = session.execute(
+                select(OAuthToken.id, OAuthToken.account_id, OAuthToken.client_id,
+                       OAuthToken.user_id, OAuthToken.scopes, OAuthToken.expires_at)
+                .where(OAuthToken.access_hash == access_hash,
+                       OAuthToken.revoked_at.is_(None))
+            ).first()
+            if row is None:
+                return None
+            return AccessTokenRecord(row.id, row.account_id, row.client_id, row.user_id,
+                                     tuple(row.scopes), row.expires_at)
 
     def user(self, account_id: int, email: str) -> UserRecord | None:
         return self._user(User.email == email, account_id)

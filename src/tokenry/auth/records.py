@@ -13,6 +13,7 @@ class AccountRecord:
     token_access: bool
     password_access: bool
     rate_limit: int = 6000  # authenticated API requests per minute
+    allowed_scopes: tuple[str, ...] | None = None  # the ceiling of every token; None: none
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +37,7 @@ class TokenRecord:
     expires_at: datetime | None
     user_id: int | None
     secret_hash: str
+    scopes: tuple[str, ...] | None = None  # None: unscoped, the user's full power
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,3 +49,19 @@ class Identity:
     token_id: int | None  # None when a password was used
     expires_at: datetime | None = None  # the token's own expiry: a cached hit honours it
     token_bound: bool = False  # the token works only for this user, so it proves who calls
+    # What the credential may reach (domain.scopes): the token's scopes within the account's
+    # ceiling; None when neither limits it (a password, an unscoped token).
+    scopes: tuple[str, ...] | None = None
+    oauth_token_id: int | None = None  # set when an OAuth access token was used
+
+
+@dataclass(frozen=True, slots=True)
+class AccessTokenRecord:
+    """An OAuth access token, as the verifier caches it (None when revoked)."""
+
+    id: int
+    account_id: int
+    client_id: int
+    user_id: int
+    scopes: tuple[str, ...]
+    expires_at: datetime

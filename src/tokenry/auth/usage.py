@@ -17,7 +17,7 @@ from sqlalchemy import bindparam, or_, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from tokenry.storage.database import Database
-from tokenry.storage.models import ApiToken, UsageCounter
+from tokenry.storage.models import ApiToken, OAuthToken, UsageCounter
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +37,7 @@ class UsageRecorder:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._uses: list[Use] = []
+        self._oauth_uses: dict[int, datetime] = {}  # OAuth access token id: last use
 
     def record(self, account_id: int, token_id: int, user_id: int, ip: str, user_agent: str,
                endpoint: str, now: datetime) -> None:
@@ -45,18 +46,32 @@ class UsageRecorder:
         with self._lock:
             self._uses.append(use)
 
+    def record_oauth(self, token_id: int, now: datetime) -> None:
+        """An OAuth access token's use: only the latest time is kept (Zendesk's used_at)."""
+        with self._lock:
+            self._oauth_uses[token_id] = now
+
     def pending(self) -> int:
-        return len(self._uses)
+        return len(self._uses) + len(self._oauth_uses)
 
     def flush(self, db: Database) -> int:
         """Write what was gathered; returns how many rows it touched."""
         with self._lock:
             uses, self._uses = self._uses, []
-        if not uses:
+            oauth_uses, self._oauth_uses = self._oauth_uses, {}
+        if not uses and not oauth_uses:
             return 0
         last, counts = _aggregate(uses)
         try:
             with db.engine.begin() as connection:
+                if oauth_uses:
+                    connection.execute(
+                        update(OAuthToken).where(OAuthToken.id == bindparam("token_id"))
+                        .values(used_at=bindparam("at")),
+                        [{"token_id": t, "at": at} for t, at in oauth_uses.items()],
+                        execution_options={"synchronize_session": False})
+                if not uses:
+                    return len(oauth_uses)
                 connection.execute(
                     update(ApiToken)
                     .where(ApiToken.id == bindparam("token_id"))
@@ -72,8 +87,10 @@ class UsageRecorder:
         except Exception:
             with self._lock:  # keep them for the next attempt, oldest first
                 self._uses[:0] = uses
+                for token_id, at in oauth_uses.items():
+                    self._oauth_uses.setdefault(token_id, at)
             raise
-        return len(last) + len(counts)
+        return len(last) + len(counts) + len(oauth_uses)
 
     @staticmethod
     def _upsert_counts(connection: object, is_postgres: bool,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from tokenry.cli import admin, jobs, reports, requests, tokens, users
+from tokenry.cli import admin, jobs, oauth, reports, requests, tokens, users
 
 app = typer.Typer(name="tokenry", help="tokenry: a self-hosted authority for admin API tokens.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
@@ -29,6 +29,7 @@ app.add_typer(admin.db_app, name="db")
 app.add_typer(admin.accounts_app, name="accounts")
 app.add_typer(users.app, name="users")
 app.add_typer(tokens.app, name="tokens")
+app.add_typer(oauth.app, name="oauth")
 app.add_typer(requests.app, name="requests")
 app.add_typer(admin.settings_app, name="settings")
 app.add_typer(admin.audit_app, name="audit")

@@ -27,6 +27,7 @@ from tokenry.operations.accounts import create_account, list_accounts
 from tokenry.operations.audit_log import AuditFilter, list_audit_events
 from tokenry.operations.bootstrap import bootstrap
 from tokenry.operations.context import PageRequest
+from tokenry.operations.export_audit_log import export_audit_log
 from tokenry.present import audit_json
 
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
@@ -157,9 +158,33 @@ def audit_list(source_id: Annotated[int | None, typer.Option(help="Token or user
         events = [audit_json(e) for e in result.items]
         emit(as_json, {"audit_logs": events, "count": result.count}, lambda: table(
             ["time", "actor", "action", "source", "change"],
-            [(e["created_at"], e["actor_name"], e["action"],
+            [(e["created_at"], e["actor_name"], e["tokenry_action"],
               f"{e['source_type']} {e['source_id'] or ''} {e['source_label']}",
               e["change_description"]) for e in events]))
+
+
+@audit_app.command("export")
+def audit_export(source_id: Annotated[int | None, typer.Option(help="Token or user id.")] = None,
+                 source_type: Annotated[str | None, typer.Option()] = None,
+                 actor_id: Annotated[int | None, typer.Option()] = None,
+                 action: Annotated[str | None, typer.Option()] = None,
+                 ip_address: Annotated[str | None, typer.Option()] = None,
+                 since: Annotated[datetime | None, typer.Option()] = None,
+                 until: Annotated[datetime | None, typer.Option()] = None,
+                 as_email: AsOption = None, account: AccountOption = None,
+                 as_json: JsonOption = False) -> None:
+    """E-mail the audit log (these filters, newest first) as a CSV file to the acting admin."""
+    with open_core() as core:
+        filters = AuditFilter(source_type=source_type, source_id=source_id, actor_id=actor_id,
+                              action=action, ip_address=ip_address, since=_aware(since),
+                              until=_aware(until))
+        done = export_audit_log(core, acting(core, as_email, account), filters)
+        emit(as_json, {"audit_log_export": {"status": "queued", "count": done.count,
+                                            "recipient": done.recipient,
+                                            "filename": done.filename,
+                                            "audit_log_id": done.audit_log_id}},
+             lambda: out.print(f"Queued {done.filename} ({done.count:,} events) for "
+                               f"{done.recipient}."))
 
 
 def _aware(moment: datetime | None) -> datetime | None:

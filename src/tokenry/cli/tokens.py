@@ -62,6 +62,9 @@ def create(description: Annotated[str, typer.Option(help="What the token is for.
                help="With --exception personal or automation: what the token is for.")] = None,
            target: Annotated[str | None, typer.Option(
                help="With --exception target: the target or webhook it is for.")] = None,
+           scope: Annotated[list[str] | None, typer.Option(
+               help="A scope the token is limited to (read, write, users:read ...); repeat "
+                    "it for more. None: the full power of the token's user.")] = None,
            as_email: AsOption = None, account: AccountOption = None,
            as_json: JsonOption = False) -> None:
     """Create a token. The full token is printed this once and never again.
@@ -76,13 +79,14 @@ def create(description: Annotated[str, typer.Option(help="What the token is for.
                                     "drop --description")
             created = create_exception_token(core, actor, exception, use_case=use_case,
                                              target=target, expires_at=_parse_time(expires_at),
-                                             user_email=user)
+                                             user_email=user, scopes=scope)
         elif use_case is not None or target is not None:
             raise Invalid.field("exception", "--use-case and --target go with --exception")
         else:
             user_id = show_user(core, actor, user).id if user else None
             created = create_token(core, actor, description=description,
-                                   expires_at=_parse_time(expires_at), user_id=user_id)
+                                   expires_at=_parse_time(expires_at), user_id=user_id,
+                                   scopes=scope)
         payload = token_json(created.token, secret=created.secret)
 
         def render() -> None:

@@ -21,6 +21,14 @@ class Forbidden(TokenryError):
     """The caller is known but not allowed to do this."""
 
 
+class InsufficientScope(Forbidden):
+    """The credential's scopes do not reach this request; ``scope`` names the one missing."""
+
+    def __init__(self, scope: str) -> None:
+        super().__init__(f"This credential's scopes do not include {scope}.")
+        self.scope = scope
+
+
 class Conflict(TokenryError):
     """The current state does not allow the change (for example deleting an active token)."""
 

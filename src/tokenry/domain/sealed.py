@@ -4,6 +4,7 @@ Each use has its own derived key (HKDF with a distinct label), so a ciphertext f
 can never be opened as another. A copy of the database alone opens nothing.
 
 - the private part of a queued notification (a one-time delivery link), erased once sent;
+- a queued e-mail's attachment (an audit log export: e-mails, IPs), erased once sent;
 - write-only account settings (a webhook signing secret, a Slack bot token).
 """
 
@@ -16,6 +17,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 OUTBOX = b"tokenry outbox v1"
+ATTACHMENT = b"tokenry outbox attachment v1"
 SETTING = b"tokenry setting v1"
 SETTING_MARK = "sealed:v1:"
 
@@ -35,6 +37,18 @@ def unseal(server_key: bytes, label: bytes, ciphertext: str) -> str | None:
     """The plaintext, or None when the ciphertext was not made with this key and label."""
     try:
         return box(server_key, label).decrypt(ciphertext.encode()).decode()
+    except (InvalidToken, ValueError):
+        return None
+
+
+def seal_bytes(server_key: bytes, label: bytes, plaintext: bytes) -> str:
+    return box(server_key, label).encrypt(plaintext).decode()
+
+
+def unseal_bytes(server_key: bytes, label: bytes, ciphertext: str) -> bytes | None:
+    """The plaintext bytes, or None when not made with this key and label."""
+    try:
+        return box(server_key, label).decrypt(ciphertext.encode())
     except (InvalidToken, ValueError):
         return None
 

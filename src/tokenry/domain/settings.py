@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 from tokenry.domain.errors import Invalid
+from tokenry.domain.scopes import normalise
 from tokenry.domain.text import check_text
 
 SECRET_SETTINGS = frozenset({"webhook_secret", "slack_bot_token"})  # write-only: set or not
@@ -19,10 +20,13 @@ GROUPS = {
         "deactivated_retention_days", "extension_grace_hours", "approval_reminder_days",
         "allow_personal_tokens", "allow_automation_tokens", "allow_target_tokens",
         "weekly_compliance_report", "invitation_hours", "rate_limit_per_minute",
+        "allowed_scopes",
     ),
     "notifications": ("notify_email", "slack_webhook_url", "slack_bot_token", "webhook_url",
                       "webhook_secret"),
     "instance": ("display_name", "base_url", "mail_from"),
+    "oauth": ("integrations_allowed", "integration_bot", "oauth_access_token_minutes",
+              "oauth_refresh_token_days"),
 }
 _RANGES = {
     "max_request_lifetime_days": (1, 3650),
@@ -36,6 +40,8 @@ _RANGES = {
     "approval_reminder_days": (0, 365),
     "invitation_hours": (1, 24 * 30),
     "rate_limit_per_minute": (1, 1_000_000),
+    "oauth_access_token_minutes": (5, 24 * 60),
+    "oauth_refresh_token_days": (1, 365),
 }
 
 
@@ -61,6 +67,8 @@ class AccountSettings:
     weekly_compliance_report: bool = True
     invitation_hours: int = 72  # how long a link to set a first password stays valid
     rate_limit_per_minute: int = 6000  # authenticated API requests per account and minute
+    # the ceiling for every credential of the account, space-separated; empty: no ceiling
+    allowed_scopes: str = ""
     # notifications
     notify_email: bool = True
     slack_webhook_url: str = ""
@@ -71,6 +79,13 @@ class AccountSettings:
     display_name: str = ""  # default: the account's name
     base_url: str = ""  # default: TOKENRY_BASE_URL
     mail_from: str = ""  # default: TOKENRY_SMTP_FROM
+    # OAuth lifetimes for clients that set none of their own
+    oauth_access_token_minutes: int = 60
+    oauth_refresh_token_days: int = 30
+    # Integrations (OAuth clients): off for an instance that must have none, such as a US
+    # Government instance; when a bot is named, clients are created only by signing in as it.
+    integrations_allowed: bool = True
+    integration_bot: str = ""  # the email of the account's Integration bot user
 
     @classmethod
     def from_stored(cls, stored: Mapping[str, Any]) -> AccountSettings:
@@ -91,6 +106,10 @@ class AccountSettings:
 
     def changed(self, updates: Mapping[str, Any]) -> AccountSettings:
         return replace(self, **{k: coerce(k, v) for k, v in updates.items()})
+
+    @property
+    def scope_ceiling(self) -> tuple[str, ...] | None:
+        return tuple(self.allowed_scopes.split()) if self.allowed_scopes else None
 
 
 # Zendesk's own names in the ``api`` group, and the setting each one is. Zendesk sends the two
@@ -171,6 +190,8 @@ def check_known(key: str) -> str:
 def coerce(key: str, value: Any) -> Any:
     """Validate one setting; strings such as ``on``/``off`` and ``7,1`` are accepted for the CLI."""
     kind = check_known(key)
+    if key == "allowed_scopes":
+        return _scope_ceiling(value)
     if kind == "bool":
         return _boolean(key, value)
     if kind == "int":
@@ -178,6 +199,16 @@ def coerce(key: str, value: Any) -> Any:
     if kind.startswith("tuple"):
         return _day_list(key, value)
     return _text(key, value)
+
+
+def _scope_ceiling(value: Any) -> str:
+    """Scopes as a list or space-separated, kept canonical; empty (or null) lifts the
+    ceiling."""
+    if value is None or (isinstance(value, str | list) and not value):
+        return ""
+    if not isinstance(value, str | list):
+        raise Invalid.field("allowed_scopes", "must be scopes, space-separated or a list")
+    return " ".join(normalise(value, field="allowed_scopes") or [])
 
 
 def _boolean(key: str, value: Any) -> bool:

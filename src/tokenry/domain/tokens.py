@@ -14,7 +14,8 @@ EDITABLE_FIELDS = frozenset({"description", "active"})
 READ_ONLY_FIELDS = frozenset(
     {"id", "url", "created_at", "updated_at", "last_used_at", "last_used_from", "created_by_id"}
 )
-FIXED_FIELDS = frozenset({"expires_at", "user_id", "token", "kind", "access_request_id"})
+FIXED_FIELDS = frozenset({"expires_at", "user_id", "token", "kind", "access_request_id",
+                          "scopes"})
 
 
 def token_limit(*, large_limit: bool, current_count: int) -> int:

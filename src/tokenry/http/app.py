@@ -27,6 +27,9 @@ from tokenry.http.routes import (
     calendar,
     deliveries,
     health,
+    oauth,
+    oauth_clients,
+    oauth_tokens,
     reports,
     users,
     verify,
@@ -99,8 +102,11 @@ def create_app(settings: Settings, core: Core | None = None) -> FastAPI:
     protect_access_log()
     install_error_handlers(app)
     for module in (users, api_tokens, account_settings, audit_logs, verify, health,
-                   access_requests, deliveries, calendar, reports):
+                   access_requests, deliveries, calendar, reports, oauth_clients,
+                   oauth_tokens):
         app.include_router(module.router)
+    app.include_router(oauth.router)
+    app.include_router(oauth.consent)
     install_web(app)
     app.add_middleware(JsonSuffixMiddleware)
     app.add_middleware(RateLimitHeadersMiddleware)

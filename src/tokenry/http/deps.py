@@ -73,7 +73,9 @@ async def authenticate(request: Request) -> Identity:
         log.info("authentication failed from %s: %s", source, failure.description)
         raise Unauthenticated(failure.description) from None
     count_request(core, scope, identity)
-    if identity.token_id is not None:
+    if identity.oauth_token_id is not None:
+        core.usage.record_oauth(identity.oauth_token_id, core.clock())
+    elif identity.token_id is not None:
         route = scope.get("route")
         path = route.path if route is not None else scope["path"]
         core.usage.record(identity.account.id, identity.token_id, identity.user.id, source,
@@ -96,12 +98,14 @@ CurrentIdentity = Annotated[Identity, Depends(authenticate)]
 
 
 def current_actor(request: Request, identity: CurrentIdentity) -> Actor:
-    by_token = identity.token_id is not None
+    by_token = identity.token_id is not None or identity.oauth_token_id is not None
+    credential = (f"token {identity.token_id}" if identity.token_id is not None
+                  else f"oauth token {identity.oauth_token_id}" if by_token else "password")
     return Actor(account_id=identity.account.id, user_id=identity.user.id,
                  label=identity.user.email, via="api", ip=client_ip(request),
                  user_agent=request.headers.get("user-agent"), token_id=identity.token_id,
-                 credential=f"token {identity.token_id}" if by_token else "password",
-                 proves_person=identity.token_bound or not by_token)
+                 credential=credential, proves_person=identity.token_bound or not by_token,
+                 scopes=identity.scopes, oauth_token_id=identity.oauth_token_id)
 
 
 CurrentActor = Annotated[Actor, Depends(current_actor)]

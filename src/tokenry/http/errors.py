@@ -14,6 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from tokenry.domain.errors import (
     Conflict,
     Forbidden,
+    InsufficientScope,
     Invalid,
     NotFound,
     RateLimited,
@@ -51,12 +52,22 @@ def error_response(error: TokenryError) -> JSONResponse:
         body: dict[str, Any] = {"error": "RecordInvalid", "description": error.description,
                                 "details": _details(error)}
         return JSONResponse(body, status_code=422)
-    status, code = {
-        Forbidden: (403, "Forbidden"),
-        NotFound: (404, "RecordNotFound"),
-        Conflict: (409, "Conflict"),
-    }.get(type(error), (400, "BadRequest"))
+    if isinstance(error, InsufficientScope):  # RFC 6750's challenge, so OAuth clients know
+        return JSONResponse(
+            {"error": "Forbidden", "description": error.description}, status_code=403,
+            headers={"WWW-Authenticate":
+                     f'Bearer error="insufficient_scope", scope="{error.scope}"'})
+    # The nearest mapped class up the error's MRO, so a new subclass keeps its status.
+    status, code = next((_STATUS[kind] for kind in type(error).__mro__ if kind in _STATUS),
+                        (400, "BadRequest"))
     return JSONResponse({"error": code, "description": error.description}, status_code=status)
+
+
+_STATUS: dict[type, tuple[int, str]] = {
+    Forbidden: (403, "Forbidden"),
+    NotFound: (404, "RecordNotFound"),
+    Conflict: (409, "Conflict"),
+}
 
 
 def wants_page(request: Request) -> bool:

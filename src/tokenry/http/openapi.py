@@ -22,6 +22,15 @@ SCHEMES = {
 }
 
 
+def _bare_references(operation: dict[str, Any]) -> None:
+    """A documented model (``tokenry.http.documented``) is merged into the schema FastAPI
+    infers from a handler's ``dict`` annotation; the model alone is the truth."""
+    for answer in operation.get("responses", {}).values():
+        for media in answer.get("content", {}).values():
+            if "$ref" in media.get("schema", {}):
+                media["schema"] = {"$ref": media["schema"]["$ref"]}
+
+
 def install_openapi(app: FastAPI) -> None:
     def build() -> dict[str, Any]:
         if app.openapi_schema is None:
@@ -31,10 +40,10 @@ def install_openapi(app: FastAPI) -> None:
             schema.setdefault("components", {})["securitySchemes"] = SCHEMES
             required: list[dict[str, list[str]]] = [{name: []} for name in SCHEMES]
             for path, operations in schema.get("paths", {}).items():
-                if path.startswith(PUBLIC_PATHS):
-                    continue
                 for operation in operations.values():
-                    operation["security"] = required
+                    _bare_references(operation)
+                    if not path.startswith(PUBLIC_PATHS):
+                        operation["security"] = required
             app.openapi_schema = schema
         return app.openapi_schema
 

@@ -9,11 +9,9 @@ from typing import Annotated
 from fastapi import Path, Query
 from pydantic import AfterValidator, Field, StrictInt, StrictStr
 
-from tokenry.domain.text import MAX_ID, MAX_PAGE, check_text
+from tokenry.domain.text import MAX_ID, check_text
 
 RecordId = Annotated[int, Path(ge=1, le=MAX_ID, description="A record's id")]
-PageNumber = Annotated[int, Query(ge=1, le=MAX_PAGE)]
-PerPage = Annotated[int, Query(ge=1, le=100)]
 BodyId = Annotated[StrictInt, Field(ge=1, le=MAX_ID)]
 
 

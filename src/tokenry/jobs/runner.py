@@ -19,7 +19,15 @@ from sqlalchemy import select, text
 from tokenry.core import Core
 from tokenry.domain.errors import Invalid
 from tokenry.domain.settings import AccountSettings
-from tokenry.jobs import expiry, inactivity, reminders, requests, sessions, weekly_report
+from tokenry.jobs import (
+    expiry,
+    inactivity,
+    oauth_cleanup,
+    reminders,
+    requests,
+    sessions,
+    weekly_report,
+)
 from tokenry.storage.models import Account
 from tokenry.storage.queries import account_settings
 
@@ -44,6 +52,8 @@ JOBS: dict[str, Job] = {
     "send_weekly_compliance_report": weekly_report.send_weekly_compliance_report,
     "purge_old_notifications": requests.purge_old_notifications,
     "purge_ended_sessions": sessions.purge_ended_sessions,
+    "purge_ended_oauth_tokens": oauth_cleanup.purge_ended_oauth_tokens_job,
+    "purge_expired_oauth_codes": oauth_cleanup.purge_expired_oauth_codes_job,
 }
 
 

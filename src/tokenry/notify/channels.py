@@ -1,5 +1,7 @@
 """Send one outbox row: a Slack-compatible message, a signed JSON webhook or an e-mail.
 
+An e-mail may carry one attachment (an audit log export); no other channel ever carries one.
+
 A sender returns on success and raises :class:`DeliveryFailed` with a short reason otherwise.
 Reasons name the receiving host, never a URL path (Slack puts its secret there), a secret or
 the body; HTTP answers count as success only when they are 2xx (redirects are not followed).
@@ -21,8 +23,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import mimetypes
 import smtplib
 import ssl
+import zlib
 from dataclasses import dataclass, field
 from datetime import datetime
 from email.message import EmailMessage
@@ -59,6 +63,10 @@ class Outgoing:
     private: str = field(default="", repr=False)  # opened from the sealed column at claim
     bot_token: str = field(default="", repr=False)
     sender: str = ""  # the account's From address, else TOKENRY_SMTP_FROM
+    # an e-mail's one file: its name, and its content as zlib data opened from the sealed
+    # column at claim (empty when it could not be opened: the e-mail is then not sent)
+    attachment_name: str = ""
+    attachment: bytes = field(default=b"", repr=False)
 
     @property
     def full_text(self) -> str:
@@ -162,6 +170,8 @@ def send_email(item: Outgoing, settings: Settings, now: datetime) -> None:
         message["X-Tokenry-Idempotency-Key"] = item.idempotency_key
         message["X-Tokenry-Event"] = item.event
         message.set_content(item.full_text)
+        if item.attachment_name:
+            _attach(message, item)
     except (ValueError, TypeError) as error:
         raise DeliveryFailed(f"could not build the e-mail: {type(error).__name__}") from None
     try:
@@ -178,6 +188,21 @@ def send_email(item: Outgoing, settings: Settings, now: datetime) -> None:
         # SMTP errors quote the server's reply, never the password we sent.
         raise DeliveryFailed(f"SMTP {type(error).__name__} via {settings.smtp_host}: "
                              f"{str(error)[:300]}") from None
+
+
+def _attach(message: EmailMessage, item: Outgoing) -> None:
+    if not item.attachment:
+        raise DeliveryFailed(f"the attachment {item.attachment_name[:80]!r} cannot be opened "
+                             "with this server secret")
+    try:
+        content = zlib.decompress(item.attachment)
+    except zlib.error:
+        raise DeliveryFailed("the attachment is damaged (not zlib data)") from None
+    kind, _ = mimetypes.guess_type(item.attachment_name)
+    maintype, _, subtype = (kind or "application/octet-stream").partition("/")
+    params = {"charset": "utf-8"} if maintype == "text" else {}
+    message.add_attachment(content, maintype=maintype, subtype=subtype,
+                           filename=item.attachment_name, params=params)
 
 
 def _message_id(key: str, sender: str) -> str:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from tokenry.domain.timefmt import iso
-from tokenry.notify.outbox import Message
+from tokenry.notify.outbox import Attachment, Message
 from tokenry.storage.models import AccessRequest, ApiToken, User
 
 
@@ -123,3 +123,19 @@ def invitation(user: User, inviter: str, url: str, expires_at: datetime, *,
         "password.",
         {"user_id": user.id, "expires_at": iso(expires_at)},
         private=f"Set your password: {url}")
+
+
+def audit_log_export(event_id: int, requester: User, count: int, summary: str,
+                     file: Attachment) -> Message:
+    """An export of the audit log. The file goes only to the requester's e-mail; a shared
+    channel learns that an export happened, and a Slack direct message where it went."""
+    events = f"{count:,} event{'s' if count != 1 else ''}"
+    return Message(
+        "audit_log.exported", f"audit_log:export:{event_id}",
+        f"Audit log export: {events}",
+        f"{requester.name} exported the audit log: {events} ({summary}).",
+        {"audit_log_id": event_id, "count": count, "filters": summary,
+         "filename": file.filename},
+        private=f"The CSV file {file.filename} is attached to the e-mail sent to "
+                f"{requester.email}.",
+        attachment=file)

@@ -10,6 +10,9 @@ One event becomes one outbox row per channel and recipient:
 
 The private part (a one-time delivery link) is stored only encrypted, in ``sealed``, with a
 key derived from the server secret, and the worker erases it once the row is sent or dead.
+A message may carry one file (an audit log export). Only the e-mail rows get it, compressed
+and sealed the same way in ``attachment``, and erased the same way; Slack direct messages get
+the text alone, and shared channels never see the file.
 Each row has an idempotency key derived from the event, so queueing the same event twice (a
 rerun job, a retried request) adds nothing, and receivers can drop a repeat delivery by it.
 """
@@ -30,6 +33,15 @@ from tokenry.storage.upsert import insert_ignoring_duplicates
 
 
 @dataclass(frozen=True)
+class Attachment:
+    """One file for the recipients' e-mails. ``compressed`` is its content as zlib data, so an
+    export of many rows is never held or stored uncompressed."""
+
+    filename: str
+    compressed: bytes = field(repr=False)
+
+
+@dataclass(frozen=True)
 class Message:
     """What to say. ``private`` is extra text for the recipients' own inboxes and Slack direct
     messages only (a delivery link, never a token); shared channels never get it."""
@@ -40,6 +52,17 @@ class Message:
     text: str
     data: dict[str, Any] = field(default_factory=dict)
     private: str = ""
+    attachment: Attachment | None = None  # for e-mails only
+
+
+def email_problem(session: Session, core: Core, account_id: int) -> str | None:
+    """Why e-mail cannot reach the account's users, in words that say what to configure; None
+    when it can."""
+    if not core.settings.smtp_host:
+        return "e-mail is not configured on this server (set TOKENRY_SMTP_HOST)"
+    if not account_settings(session, account_id).notify_email:
+        return "e-mail notifications are off for this account (turn on the notify_email setting)"
+    return None
 
 
 def has_private_channel(session: Session, core: Core, account_id: int) -> bool:
@@ -58,13 +81,19 @@ def enqueue(session: Session, core: Core, account_id: int, message: Message,
     text = f"{message.text}\n\n-- {name or 'tokenry'} ({base_url})"
     base = {"account_id": account_id, "event": message.event, "subject": subject[:255],
             "status": "pending", "attempts": 0, "next_attempt_at": now, "created_at": now,
-            "body": text, "sealed": None, "payload": {}}
+            "body": text, "sealed": None, "payload": {},
+            "attachment_name": None, "attachment": None}
     sealed = sealed_text.seal(core.server_key, sealed_text.OUTBOX, message.private) \
         if message.private else None
+    attached: dict[str, Any] = {}
+    if message.attachment is not None:
+        attached = {"attachment_name": message.attachment.filename[:255],
+                    "attachment": sealed_text.seal_bytes(core.server_key, sealed_text.ATTACHMENT,
+                                                         message.attachment.compressed)}
     rows: list[dict[str, Any]] = []
     if core.settings.smtp_host and settings.notify_email:
         rows += [dict(base, channel="email", destination=user.email, sealed=sealed,
-                      idempotency_key=f"{message.key}:email:{user.id}")
+                      idempotency_key=f"{message.key}:email:{user.id}", **attached)
                  for user in recipients]
     if settings.slack_bot_token and sealed is not None:
         rows += [dict(base, channel="slack_dm", destination=user.email, sealed=sealed,

@@ -17,7 +17,7 @@
 3. **Record** (one transaction per row): ``sent``; or a failure, retried after an exponential
    backoff with jitter, until ``notification_max_attempts`` failures make the row ``dead``.
    The outcome is written only while this worker still holds the row's lease. A sent or dead
-   row's sealed private part is erased in that same transaction.
+   row's sealed private part and attachment are erased in that same transaction.
 
 Delivery is at least once: a crash between a send and its record sends the row again after the
 lease. Every delivery therefore carries the row's idempotency key (webhook header and body field,
@@ -151,7 +151,9 @@ def claim_due(core: Core, *, limit: int = 100) -> Batch:
                 payload=dict(row.payload or {}), idempotency_key=row.idempotency_key,
                 webhook_secret=sealed.open_setting(core.server_key, policy.webhook_secret),
                 bot_token=sealed.open_setting(core.server_key, policy.slack_bot_token),
-                private=_private(core, row), sender=policy.mail_from))
+                private=_private(core, row), sender=policy.mail_from,
+                attachment_name=row.attachment_name or "",
+                attachment=_attachment(core, row)))
     return Batch(items, lease_until)
 
 
@@ -163,6 +165,16 @@ def _private(core: Core, row: Notification) -> str:
         log.error("notification %s: its private part cannot be opened with this server secret",
                   row.id)
     return opened or ""
+
+
+def _attachment(core: Core, row: Notification) -> bytes:
+    if not row.attachment_name or not row.attachment:
+        return b""
+    opened = sealed.unseal_bytes(core.server_key, sealed.ATTACHMENT, row.attachment)
+    if opened is None:  # the sender then refuses to send an e-mail without its file
+        log.error("notification %s: its attachment cannot be opened with this server secret",
+                  row.id)
+    return opened or b""
 
 
 def put_back(core: Core, item: Outgoing, lease_until: datetime) -> None:
@@ -206,11 +218,11 @@ def record(core: Core, item: Outgoing, lease_until: datetime,
         row.attempts += 1
         row.leased_by = None
         if error is None:
-            row.status, row.sent_at, row.sealed = "sent", now, None
+            row.status, row.sent_at, row.sealed, row.attachment = "sent", now, None, None
             return "sent"
         row.last_error = error[:500]
         if row.attempts >= core.settings.notification_max_attempts:
-            row.status, row.sealed = "dead", None
+            row.status, row.sealed, row.attachment = "dead", None, None
             log.error("notification %s (%s) is dead after %s attempts: %s",
                       item.id, item.channel, row.attempts, row.last_error)
             return "dead"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Protocol, TypeVar
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tokenry.core import Core
@@ -13,7 +13,7 @@ from tokenry.domain.audit import Action, SourceType
 from tokenry.domain.errors import Forbidden, NotFound
 from tokenry.domain.tokens import check_token_access
 from tokenry.domain.users import may_sign_in, require_admin
-from tokenry.operations.context import Actor, Page, PageRequest
+from tokenry.operations.context import Actor
 from tokenry.storage.models import ApiToken, AuditEvent, User
 from tokenry.storage.queries import account_settings
 
@@ -90,17 +90,19 @@ def token_label(token: ApiToken) -> str:
 
 def audit(session: Session, core: Core, actor: Actor, *, action: str, source_type: str,
           source_id: int | None, source_label: str,
-          changes: Mapping[str, Any] | None = None, description: str = "") -> None:
+          changes: Mapping[str, Any] | None = None, description: str = "") -> AuditEvent:
     """Add the audit record to the caller's transaction: it commits with the change or not
     at all."""
-    session.add(AuditEvent(
+    event = AuditEvent(
         account_id=actor.account_id, created_at=core.clock(), actor_id=actor.user_id,
         actor_label=actor.label, action=action, source_type=source_type, source_id=source_id,
         source_label=source_label[:512], ip_address=actor.ip,
         user_agent=(actor.user_agent or "")[:255] or None, via=actor.via,
         credential=actor.credential_label,
         changes=dict(changes or {}), change_description=description,
-    ))
+    )
+    session.add(event)
+    return event
 
 
 def set_token_active(session: Session, core: Core, actor: Actor, token: ApiToken, active: bool,
@@ -123,7 +125,3 @@ def set_token_active(session: Session, core: Core, actor: Actor, token: ApiToken
     return True
 
 
-def paginate(session: Session, query: Any, request: PageRequest) -> Page[Any]:
-    count = session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
-    items = list(session.scalars(query.offset(request.offset).limit(request.per_page)))
-    return Page(items=items, count=count or 0, request=request)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from tokenry.core import Core
@@ -32,7 +32,7 @@ from tokenry.operations._common import (
     set_token_active,
 )
 from tokenry.operations.context import Actor
-from tokenry.storage.models import AccountSetting, ApiToken
+from tokenry.storage.models import AccountSetting, ApiToken, User
 from tokenry.storage.queries import account_settings
 
 
@@ -62,6 +62,9 @@ def update_account_settings(core: Core, actor: Actor,
             AccountSetting.account_id == actor.account_id).with_for_update()).all()
         before = account_settings(session, actor.account_id)
         after = before.changed(updates)
+        if after.integration_bot != before.integration_bot and after.integration_bot:
+            after = after.changed({"integration_bot": _integration_bot(
+                session, actor.account_id, after.integration_bot)})
         _check_destinations(core, after, updates)
         old_values = before.as_dict(reveal_secrets=True)
         for key, value in after.as_dict(reveal_secrets=True).items():
@@ -79,6 +82,18 @@ def update_account_settings(core: Core, actor: Actor,
         if before.token_access and not after.token_access:
             _deactivate_all_tokens(session, core, actor)
     return after
+
+
+def _integration_bot(session: Session, account_id: int, email: str) -> str:
+    """The Integration bot must be an admin of the account who can sign in (a service user
+    that clients act as); the setting keeps its email as the user has it."""
+    bot = session.scalar(select(User).where(User.account_id == account_id,
+                                            func.lower(User.email) == email.strip().lower()))
+    if bot is None:
+        raise Invalid.field("integration_bot", f"there is no user {email!r} in this account")
+    if bot.role != Role.ADMIN or bot.suspended:
+        raise Invalid.field("integration_bot", "must be an admin who is not suspended")
+    return bot.email
 
 
 def _check_destinations(core: Core, after: AccountSettings, updates: Mapping[str, Any]) -> None:

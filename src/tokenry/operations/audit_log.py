@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any, overload
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, UnaryExpression, select
 
 from tokenry.core import Core
+from tokenry.domain.audit import actions_reading_as
 from tokenry.domain.errors import Invalid
-from tokenry.operations._common import find_in_account, paginate, require_account_admin
-from tokenry.operations.context import Actor, Page, PageRequest
+from tokenry.domain.timefmt import iso
+from tokenry.operations._common import find_in_account, require_account_admin
+from tokenry.operations.context import Actor, EveryRow, Listed, Listing, Page, PageRequest
+from tokenry.operations.paging import paginate
 from tokenry.storage.models import AuditEvent
 
 
@@ -19,7 +23,8 @@ class AuditFilter:
     source_type: str | None = None
     source_id: int | None = None
     actor_id: int | None = None
-    action: str | None = None
+    action: str | None = None  # tokenry's own action, exactly
+    zendesk_action: str | None = None  # Zendesk's: every tokenry action that reads as it
     since: datetime | None = None
     until: datetime | None = None
     ip_address: str | None = None
@@ -36,29 +41,60 @@ class AuditFilter:
             except OverflowError:
                 raise Invalid.field(name, "is outside the range of dates") from None
 
+    def conditions(self, account_id: int) -> list[ColumnElement[bool]]:
+        """The WHERE clauses that select these events of one account (list and export)."""
+        found = [AuditEvent.account_id == account_id]
+        if self.source_type:
+            found.append(AuditEvent.source_type == self.source_type)
+        if self.source_id is not None:
+            found.append(AuditEvent.source_id == self.source_id)
+        if self.actor_id is not None:
+            found.append(AuditEvent.actor_id == self.actor_id)
+        if self.action:
+            found.append(AuditEvent.action == self.action)
+        if self.zendesk_action:
+            found.append(AuditEvent.action.in_(sorted(actions_reading_as(self.zendesk_action))))
+        if self.since:
+            found.append(AuditEvent.created_at >= self.since)
+        if self.until:
+            found.append(AuditEvent.created_at <= self.until)
+        if self.ip_address:
+            found.append(AuditEvent.ip_address == self.ip_address)
+        return found
 
+    def order(self) -> tuple[UnaryExpression[Any], UnaryExpression[Any]]:
+        if self.oldest_first:
+            return AuditEvent.created_at.asc(), AuditEvent.id.asc()
+        return AuditEvent.created_at.desc(), AuditEvent.id.desc()
+
+    def summary(self) -> str:
+        """The filters in words, for the audit record of an export: ``action=create ...``."""
+        # named as the API's filters: Zendesk's action is ``action``, tokenry's exact one
+        # ``tokenry_action``
+        names = {"source_type": "source_type", "source_id": "source_id",
+                 "actor_id": "actor_id", "zendesk_action": "action",
+                 "action": "tokenry_action", "ip_address": "ip_address"}
+        parts = [f"{shown}={getattr(self, name)}" for name, shown in names.items()
+                 if getattr(self, name) not in (None, "")]
+        parts += [f"{name}={iso(getattr(self, name))}" for name in ("since", "until")
+                  if getattr(self, name) is not None]
+        return " ".join(parts) or "all events"
+
+
+@overload
 def list_audit_events(core: Core, actor: Actor, filters: AuditFilter,
-                      page: PageRequest | None = None) -> Page[AuditEvent]:
+                      page: PageRequest | EveryRow | None = None) -> Page[AuditEvent]: ...
+@overload
+def list_audit_events(core: Core, actor: Actor, filters: AuditFilter,
+                      page: Listing) -> Listed[AuditEvent]: ...
+def list_audit_events(core: Core, actor: Actor, filters: AuditFilter,
+                      page: Listing | None = None) -> Listed[AuditEvent]:
     with core.db.read() as session:
         require_account_admin(session, actor, "view the audit log")
-        query = select(AuditEvent).where(AuditEvent.account_id == actor.account_id)
-        if filters.source_type:
-            query = query.where(AuditEvent.source_type == filters.source_type)
-        if filters.source_id is not None:
-            query = query.where(AuditEvent.source_id == filters.source_id)
-        if filters.actor_id is not None:
-            query = query.where(AuditEvent.actor_id == filters.actor_id)
-        if filters.action:
-            query = query.where(AuditEvent.action == filters.action)
-        if filters.since:
-            query = query.where(AuditEvent.created_at >= filters.since)
-        if filters.until:
-            query = query.where(AuditEvent.created_at <= filters.until)
-        if filters.ip_address:
-            query = query.where(AuditEvent.ip_address == filters.ip_address)
-        order = (AuditEvent.created_at.asc(), AuditEvent.id.asc()) if filters.oldest_first \
-            else (AuditEvent.created_at.desc(), AuditEvent.id.desc())
-        return paginate(session, query.order_by(*order), page or PageRequest())
+        query = select(AuditEvent).where(*filters.conditions(actor.account_id))
+        return paginate(session, query, page or PageRequest(),
+                        keys=[AuditEvent.created_at, AuditEvent.id],
+                        descending=not filters.oldest_first)
 
 
 def show_audit_event(core: Core, actor: Actor, event_id: int) -> AuditEvent:

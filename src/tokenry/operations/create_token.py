@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -12,6 +13,7 @@ from tokenry.core import Core
 from tokenry.domain import token_format
 from tokenry.domain.audit import Action, SourceType
 from tokenry.domain.errors import Forbidden, Invalid
+from tokenry.domain.scopes import beyond, normalise
 from tokenry.domain.tokens import check_room_for_one_more, validate_description, validate_expiry
 from tokenry.operations._common import audit, require_token_admin, token_label
 from tokenry.operations.context import Actor
@@ -29,7 +31,8 @@ class CreatedToken:
 
 
 def create_token(core: Core, actor: Actor, *, description: str | None = None,
-                 expires_at: datetime | None = None, user_id: int | None = None) -> CreatedToken:
+                 expires_at: datetime | None = None, user_id: int | None = None,
+                 scopes: Sequence[str] | str | None = None) -> CreatedToken:
     with core.db.transaction() as session:
         require_token_admin(session, actor, "create API tokens")
         if account_settings(session, actor.account_id).require_request:
@@ -39,17 +42,19 @@ def create_token(core: Core, actor: Actor, *, description: str | None = None,
                 "/api/v2/access_requests or `tokenry requests submit`); a provisioner can issue "
                 "a personal, automation or target exception where the account allows them.")
         return issue_token(session, core, actor, description=description,
-                           expires_at=expires_at, user_id=user_id)
+                           expires_at=expires_at, user_id=user_id, scopes=scopes)
 
 
 def issue_token(session: Session, core: Core, actor: Actor, *, description: str | None,
                 expires_at: datetime | None = None, user_id: int | None = None,
-                kind: str = "manual", access_request_id: int | None = None) -> CreatedToken:
+                kind: str = "manual", access_request_id: int | None = None,
+                scopes: Sequence[str] | str | None = None) -> CreatedToken:
     """Create a token inside the caller's transaction (the caller checks who may)."""
     now = core.clock()
     description = validate_description(description)
-    expires_at = validate_expiry(
-        expires_at, now, account_settings(session, actor.account_id).max_request_lifetime_days)
+    policy = account_settings(session, actor.account_id)
+    expires_at = validate_expiry(expires_at, now, policy.max_request_lifetime_days)
+    granted = token_scopes(actor, scopes, policy.scope_ceiling)
     _check_bound_user(session, actor.account_id, user_id)
     # Locking the account row serialises creations per account, so the limit holds
     # under concurrent requests (SQLite gets the same from BEGIN IMMEDIATE).
@@ -68,7 +73,7 @@ def issue_token(session: Session, core: Core, actor: Actor, *, description: str 
         account_id=account.id, description=description, active=True,
         secret_hash=core.hasher.hash(new.secret), display=new.display, created_at=now,
         created_by_id=actor.user_id, updated_at=now, expires_at=expires_at, user_id=user_id,
-        kind=kind, access_request_id=access_request_id,
+        kind=kind, access_request_id=access_request_id, scopes=granted,
     )
     session.add(token)
     session.flush()
@@ -76,9 +81,27 @@ def issue_token(session: Session, core: Core, actor: Actor, *, description: str 
           source_id=token.id, source_label=token_label(token),
           changes={"description": [None, description],
                    "expires_at": [None, expires_at.isoformat() if expires_at else None],
-                   "user_id": [None, user_id], "kind": [None, kind]},
+                   "user_id": [None, user_id], "kind": [None, kind], "scopes": [None, granted]},
           description=f"Created API token {token.display}")
     return CreatedToken(token=token, secret=new.secret)
+
+
+def token_scopes(actor: Actor, wanted: Sequence[str] | str | None,
+                 ceiling: Sequence[str] | None) -> list[str] | None:
+    """The scopes a new credential gets: ``wanted`` in canonical form, within the account's
+    ceiling and within the creator's own scopes. A scoped creator can never mint a wider
+    credential: with no scopes asked for, the new one gets the creator's."""
+    granted = normalise(wanted)
+    if granted is None and actor.scopes is not None:
+        granted = list(actor.scopes)
+    if granted is None:
+        return None
+    for limit, whose in ((ceiling, "the account's allowed_scopes"),
+                         (actor.scopes, "the scopes of the credential creating it")):
+        outside = beyond(granted, limit)
+        if outside:
+            raise Invalid.field("scopes", f"{' '.join(outside)} is beyond {whose}")
+    return granted
 
 
 def _check_bound_user(session: Session, account_id: int, user_id: int | None) -> None:

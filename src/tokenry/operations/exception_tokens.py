@@ -7,6 +7,7 @@ otherwise ordinary tokens with every rule of the token authority.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -39,7 +40,8 @@ SWITCHES = {ExceptionKind.PERSONAL: "allow_personal_tokens",
 
 def create_exception_token(core: Core, actor: Actor, kind: str, *, use_case: str | None = None,
                            target: str | None = None, expires_at: datetime | None = None,
-                           user_email: str | None = None) -> CreatedToken:
+                           user_email: str | None = None,
+                           scopes: Sequence[str] | str | None = None) -> CreatedToken:
     """Every exception token is bound to one user, so it can never act as anyone else:
     personal and automation tokens to the provisioner or the user named by ``user_email``,
     target tokens to the service user ``user_email`` names (required)."""
@@ -69,7 +71,7 @@ def create_exception_token(core: Core, actor: Actor, kind: str, *, use_case: str
                 raise Invalid.field("use_case", "say what the automation or script does")
             name = naming.automation_name(holder.name, use_case)
         return issue_token(session, core, actor, description=name, expires_at=expires_at,
-                           user_id=holder.id, kind=exception.value)
+                           user_id=holder.id, kind=exception.value, scopes=scopes)
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,6 +8,7 @@ they filed, that are for them, or that wait for them as the requester's manager.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import overload
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
@@ -16,9 +17,10 @@ from tokenry.core import Core
 from tokenry.domain.access_requests import RequestState
 from tokenry.domain.errors import Forbidden, Invalid
 from tokenry.domain.users import Role
-from tokenry.operations._common import acting_user, paginate
+from tokenry.operations._common import acting_user
 from tokenry.operations._requests import find_request
-from tokenry.operations.context import Actor, Page, PageRequest
+from tokenry.operations.context import Actor, EveryRow, Listed, Listing, Page, PageRequest
+from tokenry.operations.paging import paginate
 from tokenry.storage.models import AccessRequest, User
 
 
@@ -33,8 +35,14 @@ def _sees_everything(session: Session, actor: Actor) -> tuple[bool, User | None]
     return viewer is None or viewer.role == Role.ADMIN or viewer.provisioner, viewer
 
 
+@overload
 def list_requests(core: Core, actor: Actor, filters: RequestFilter,
-                  page: PageRequest | None = None) -> Page[AccessRequest]:
+                  page: PageRequest | EveryRow | None = None) -> Page[AccessRequest]: ...
+@overload
+def list_requests(core: Core, actor: Actor, filters: RequestFilter,
+                  page: Listing) -> Listed[AccessRequest]: ...
+def list_requests(core: Core, actor: Actor, filters: RequestFilter,
+                  page: Listing | None = None) -> Listed[AccessRequest]:
     if filters.state is not None and filters.state not in set(RequestState):
         raise Invalid.field("state", f"unknown state; use one of: {', '.join(RequestState)}")
     with core.db.read() as session:
@@ -47,7 +55,8 @@ def list_requests(core: Core, actor: Actor, filters: RequestFilter,
                                     AccessRequest.requester_id.in_(reports)))
         if filters.state:
             query = query.where(AccessRequest.state == filters.state)
-        return paginate(session, query.order_by(AccessRequest.id.desc()), page or PageRequest())
+        return paginate(session, query, page or PageRequest(), keys=[AccessRequest.id],
+                        descending=True)
 
 
 def own_requests(core: Core, actor: Actor,
@@ -60,7 +69,8 @@ def own_requests(core: Core, actor: Actor,
         query = select(AccessRequest).where(
             AccessRequest.account_id == actor.account_id,
             or_(AccessRequest.requester_id == viewer.id, AccessRequest.holder_id == viewer.id))
-        return paginate(session, query.order_by(AccessRequest.id.desc()), page or PageRequest())
+        return paginate(session, query, page or PageRequest(), keys=[AccessRequest.id],
+                        descending=True)
 
 
 def waiting_for(core: Core, actor: Actor) -> list[AccessRequest]:

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, overload
 
 from sqlalchemy import or_, select
 
 from tokenry.core import Core
 from tokenry.domain.text import check_text
-from tokenry.operations._common import find_token, paginate, require_token_admin
-from tokenry.operations.context import Actor, Page, PageRequest
+from tokenry.operations._common import find_token, require_token_admin
+from tokenry.operations.context import Actor, EveryRow, Listed, Listing, Page, PageRequest
+from tokenry.operations.paging import paginate
 from tokenry.storage.models import ApiToken
 
 Status = Literal["all", "active", "inactive"]
@@ -27,8 +28,14 @@ class TokenFilter:
         check_text(self.text, limit=100, field="text")
 
 
-def list_tokens(core: Core, actor: Actor, page: PageRequest | None = None,
-                wanted: TokenFilter | None = None) -> Page[ApiToken]:
+@overload
+def list_tokens(core: Core, actor: Actor, page: PageRequest | EveryRow | None = None,
+                wanted: TokenFilter | None = None) -> Page[ApiToken]: ...
+@overload
+def list_tokens(core: Core, actor: Actor, page: Listing,
+                wanted: TokenFilter | None = None) -> Listed[ApiToken]: ...
+def list_tokens(core: Core, actor: Actor, page: Listing | None = None,
+                wanted: TokenFilter | None = None) -> Listed[ApiToken]:
     wanted = wanted or TokenFilter()
     with core.db.read() as session:
         require_token_admin(session, actor, "list API tokens")
@@ -40,7 +47,7 @@ def list_tokens(core: Core, actor: Actor, page: PageRequest | None = None,
                 .replace("_", "\\_") + "%"
             query = query.where(or_(ApiToken.description.ilike(pattern, escape="\\"),
                                     ApiToken.display.ilike(pattern, escape="\\")))
-        return paginate(session, query.order_by(ApiToken.id), page or PageRequest())
+        return paginate(session, query, page or PageRequest(), keys=[ApiToken.id])
 
 
 def show_token(core: Core, actor: Actor, token_id: int) -> ApiToken:

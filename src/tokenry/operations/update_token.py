@@ -66,6 +66,7 @@ def _check_fields(token: ApiToken, changes: Mapping[str, Any]) -> None:
     if "token" in changes and changes["token"] != token.display:
         raise refuse_value_change()
     current = {"expires_at": iso(token.expires_at), "user_id": token.user_id,
+               "scopes": token.scopes,
                "kind": token.kind, "access_request_id": token.access_request_id}
     for name, value in current.items():
         if name in changes and changes[name] != value:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, overload
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -23,10 +23,10 @@ from tokenry.operations._common import (
     acting_user,
     audit,
     find_in_account,
-    paginate,
     require_account_admin,
 )
-from tokenry.operations.context import Actor, Page, PageRequest
+from tokenry.operations.context import Actor, EveryRow, Listed, Listing, Page, PageRequest
+from tokenry.operations.paging import paginate
 from tokenry.operations.web_sessions import end_sessions
 from tokenry.storage.models import User
 
@@ -137,11 +137,16 @@ def update_user(core: Core, actor: Actor, email: str, *, name: str | None = None
     return user
 
 
-def list_users(core: Core, actor: Actor, page: PageRequest | None = None) -> Page[User]:
+@overload
+def list_users(core: Core, actor: Actor,
+               page: PageRequest | EveryRow | None = None) -> Page[User]: ...
+@overload
+def list_users(core: Core, actor: Actor, page: Listing) -> Listed[User]: ...
+def list_users(core: Core, actor: Actor, page: Listing | None = None) -> Listed[User]:
     with core.db.read() as session:
         require_account_admin(session, actor, "list users")
-        query = select(User).where(User.account_id == actor.account_id).order_by(User.id)
-        return paginate(session, query, page or PageRequest())
+        query = select(User).where(User.account_id == actor.account_id)
+        return paginate(session, query, page or PageRequest(), keys=[User.id])
 
 
 def show_user(core: Core, actor: Actor, email: str) -> User:

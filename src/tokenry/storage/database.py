@@ -14,11 +14,21 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
-from tokenry.storage.models import Account, AccountSetting, ApiToken, User
+from tokenry.storage.models import (
+    Account,
+    AccountSetting,
+    ApiToken,
+    OAuthClient,
+    OAuthToken,
+    User,
+)
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 # Writes to these change who can authenticate; committing one clears the verification cache.
 IDENTITY_TABLES = (Account, AccountSetting, ApiToken, User)
+# Changing or deleting these ends credentials; a new row (an issued token) ends none, so
+# issuing does not clear the cache.
+REVOKING_TABLES = (OAuthClient, OAuthToken)
 # One channel per schema, so installations sharing a PostgreSQL database in different schemas
 # do not clear each other's caches: the name is computed by the server from current_schema().
 IDENTITY_CHANNEL = "'tokenry_' || md5(current_schema())"
@@ -92,8 +102,10 @@ class Database:
         def mark(session: Session, *_: Any) -> None:
             # after_flush still sees what the flush wrote in new/dirty/deleted.
             touched = (*session.new, *session.dirty, *session.deleted)
-            if any(isinstance(obj, IDENTITY_TABLES) for obj in touched) and not session.info.get(
-                    "identity_changed"):
+            changed = (*session.dirty, *session.deleted)
+            if (any(isinstance(obj, IDENTITY_TABLES) for obj in touched)
+                    or any(isinstance(obj, REVOKING_TABLES) for obj in changed)) \
+                    and not session.info.get("identity_changed"):
                 session.info["identity_changed"] = True
                 # Tell other processes, as part of this transaction (so only if it commits):
                 # PostgreSQL nodes LISTEN; SQLite servers poll the generation row.

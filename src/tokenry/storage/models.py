@@ -104,6 +104,9 @@ class ApiToken(Base):
     access_request_id: Mapped[int | None] = mapped_column(IdType, nullable=True)
     deactivated_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     retire_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # Zendesk-style scopes in canonical form (domain.scopes); None: unscoped, full power.
+    scopes: Mapped[list[str] | None] = mapped_column(JSON(none_as_null=True), nullable=True,
+                                                     default=None)
 
 
 class AccessRequest(Base):
@@ -174,6 +177,11 @@ class Notification(Base):
     # the private part (a delivery link), encrypted with a key derived from the server secret;
     # erased once the row is sent or dead
     sealed: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # an e-mail's one attachment (an audit log export): its file name, and its content
+    # zlib-compressed then sealed like ``sealed``; erased once the row is sent or dead. Loaded
+    # only when asked for, so listing the outbox never reads megabytes.
+    attachment_name: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    attachment: Mapped[str | None] = mapped_column(Text, nullable=True, deferred=True)
     idempotency_key: Mapped[str] = mapped_column(String(120), unique=True)
     status: Mapped[str] = mapped_column(String(12), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
@@ -275,3 +283,85 @@ class Invitation(Base):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     replaced_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class OAuthClient(Base):
+    """An OAuth application of the account. A confidential client's secret is stored only as
+    its keyed hash, like an API token's."""
+
+    __tablename__ = "oauth_clients"
+    __table_args__ = (UniqueConstraint("account_id", "identifier",
+                                       name="uq_oauth_clients_account_identifier"),
+                      NEVER_REUSE_IDS)
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(200))
+    identifier: Mapped[str] = mapped_column(String(100))
+    kind: Mapped[str] = mapped_column(String(16))
+    redirect_uris: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # canonical scopes (domain.scopes); None: whatever the account's ceiling allows
+    allowed_scopes: Mapped[list[str] | None] = mapped_column(JSON(none_as_null=True),
+                                                             nullable=True, default=None)
+    secret_hash: Mapped[str | None] = mapped_column(String(64), unique=True, nullable=True)
+    secret_display: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # who a client_credentials token acts as
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"),
+                                                nullable=True)
+    # lifetimes in seconds; None: the account's settings
+    access_token_seconds: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    refresh_token_seconds: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    created_by_id: Mapped[int | None] = mapped_column(IdType, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class OAuthCode(Base):
+    """An authorization code: hashed, short-lived, used once."""
+
+    __tablename__ = "oauth_codes"
+    __table_args__ = NEVER_REUSE_IDS
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    client_id: Mapped[int] = mapped_column(ForeignKey("oauth_clients.id", ondelete="CASCADE"),
+                                           index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    redirect_uri: Mapped[str] = mapped_column(String(2000))
+    scopes: Mapped[list[str]] = mapped_column(JSON, default=list)
+    code_challenge: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    code_challenge_method: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    # the family of the tokens this code is exchanged for: a replayed code revokes them
+    family: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class OAuthToken(Base):
+    """An access token and (optionally) its refresh token. Both stored only as keyed hashes.
+
+    Refreshing spends this row's refresh token (``refreshed_at``) and issues a new row of the
+    same ``family``; presenting a spent refresh token revokes the whole family."""
+
+    __tablename__ = "oauth_tokens"
+    __table_args__ = (Index("ix_oauth_tokens_account", "account_id", "id"),
+                      Index("ix_oauth_tokens_family", "family"), NEVER_REUSE_IDS)
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    client_id: Mapped[int] = mapped_column(ForeignKey("oauth_clients.id", ondelete="CASCADE"),
+                                           index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    access_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    refresh_hash: Mapped[str | None] = mapped_column(String(64), unique=True, nullable=True)
+    display: Mapped[str] = mapped_column(String(64))
+    refresh_display: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    scopes: Mapped[list[str]] = mapped_column(JSON, default=list)
+    grant_type: Mapped[str] = mapped_column(String(32))
+    family: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    refresh_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    refreshed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # the access token's last use, written in batches like an API token's (Zendesk's used_at)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

@@ -18,6 +18,7 @@ from tokenry.web.routes import (
     auth,
     compliance,
     exceptions,
+    oauth_clients,
     people,
     request_actions,
     requests,
@@ -28,7 +29,7 @@ from tokenry.web.routes import (
 STATIC = Path(__file__).parent / "static"
 # activity before tokens: /admin/api_tokens/activity is not one of tokens' /{token_id} routes
 ROUTERS = (auth, account, activity, tokens, audit, exceptions, compliance, people, settings,
-           requests, request_actions)
+           requests, request_actions, oauth_clients)
 
 
 def install_web(app: FastAPI) -> None:

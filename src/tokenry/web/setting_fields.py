@@ -16,6 +16,7 @@ TITLES = {
     "governance": "Governance",
     "notifications": "Notifications",
     "instance": "Instance",
+    "oauth": "OAuth",
 }
 TEXT = {
     "token_access": ("Token access", "API requests may authenticate with an API token."),
@@ -52,6 +53,16 @@ TEXT = {
     "display_name": ("Display name", "shown in the header and in every message"),
     "base_url": ("Base URL", "the address people open; links in messages start with it"),
     "mail_from": ("Mail sender", "the From address of e-mails"),
+    "allowed_scopes": ("Allowed scopes", "the most any token or client may reach, "
+                       "space-separated (read users:write ...); empty: no limit"),
+    "integrations_allowed": ("Allow integrations", "OAuth clients may be created; off for "
+                             "an instance that must have none (US Government)"),
+    "integration_bot": ("Integration bot", "the service admin's email; clients are then "
+                        "created only by signing in as it"),
+    "oauth_access_token_minutes": ("OAuth access token lifetime",
+                                   "minutes, for clients that set none of their own"),
+    "oauth_refresh_token_days": ("OAuth refresh token lifetime",
+                                 "days, for clients that set none of their own"),
 }
 
 

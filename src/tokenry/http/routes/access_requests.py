@@ -8,19 +8,20 @@ from typing import Any, Literal
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
+from tokenry import schemas
 from tokenry.core import Core
 from tokenry.http.deps import CoreDep, CurrentActor
+from tokenry.http.documented import LOCATION, answers
 from tokenry.http.links import resource_url
-from tokenry.http.pagination import page_json
+from tokenry.http.pagination import Paging, page_json
 from tokenry.http.params import (
     BodyId,
     LongText,
-    PageNumber,
-    PerPage,
     RecordId,
     ShortQuery,
     ShortText,
 )
+from tokenry.http.scopes import scoped
 from tokenry.operations._requests import link_of
 from tokenry.operations.approve_request import approve_request
 from tokenry.operations.context import PageRequest
@@ -31,7 +32,10 @@ from tokenry.operations.submit_request import Submission, submit_request
 from tokenry.present import request_json
 from tokenry.storage.models import AccessRequest
 
-router = APIRouter(prefix="/api/v2/access_requests", tags=["access requests"])
+router = APIRouter(prefix="/api/v2/access_requests", tags=["access requests"],
+                   dependencies=[scoped("access_requests")])
+# a step in the request's life: the state may not allow it (409)
+DECISION = answers(schemas.AccessRequestBody, 403, 404, 409, 422)
 
 
 class NewRequest(BaseModel):
@@ -67,7 +71,10 @@ def _one(core: Core, request: AccessRequest) -> dict[str, Any]:
     return {"access_request": request_json(request, link_of(core, request))}
 
 
-@router.post("", status_code=201, summary="File an access request")
+@router.post("", status_code=201, summary="File an access request",
+             operation_id="createAccessRequest",
+             responses=answers(schemas.AccessRequestBody, 403, 404, 422, status=201,
+                               headers=LOCATION))
 def create(request: Request, core: CoreDep, actor: CurrentActor, body: NewRequestBody,
            response: Response) -> dict[str, Any]:
     filed = submit_request(core, actor, Submission(**body.access_request.model_dump()))
@@ -75,38 +82,44 @@ def create(request: Request, core: CoreDep, actor: CurrentActor, body: NewReques
     return _one(core, filed)
 
 
-@router.get("", summary="List access requests you may see")
-def index(request: Request, core: CoreDep, actor: CurrentActor, state: ShortQuery = None,
-          mine: bool = False, page: PageNumber = 1, per_page: PerPage = 100) -> dict[str, Any]:
+@router.get("", summary="List access requests you may see", operation_id="listAccessRequests",
+            responses=answers(schemas.AccessRequestList, 403, 422))
+def index(request: Request, core: CoreDep, actor: CurrentActor, paging: Paging,
+          state: ShortQuery = None, mine: bool = False) -> dict[str, Any]:
     result = list_requests(core, actor, RequestFilter(state=state, mine=mine),
-                           PageRequest(page, per_page))
+                           paging or PageRequest())
     items = [request_json(r, link_of(core, r)) for r in result.items]
     return page_json("access_requests", items, result, request)
 
 
-@router.get("/{request_id}", summary="Show an access request")
+@router.get("/{request_id}", summary="Show an access request", operation_id="showAccessRequest",
+            responses=answers(schemas.AccessRequestBody, 403, 404, 422))
 def show(core: CoreDep, actor: CurrentActor, request_id: RecordId) -> dict[str, Any]:
     return _one(core, show_request(core, actor, request_id))
 
 
-@router.post("/{request_id}/approve", summary="Approve (manager stage, then provisioner stage)")
+@router.post("/{request_id}/approve", summary="Approve (manager stage, then provisioner stage)",
+             operation_id="approveAccessRequest", responses=DECISION)
 def approve(core: CoreDep, actor: CurrentActor, request_id: RecordId,
             body: Approval | None = None) -> dict[str, Any]:
     return _one(core, approve_request(core, actor, request_id, body.stage if body else None,
                                       acts_as=body.acts_as if body else None))
 
 
-@router.post("/{request_id}/deny", summary="Deny with a reason")
+@router.post("/{request_id}/deny", summary="Deny with a reason", operation_id="denyAccessRequest",
+             responses=DECISION)
 def deny(core: CoreDep, actor: CurrentActor, request_id: RecordId, body: Denial) -> dict[str, Any]:
     return _one(core, deny_request(core, actor, request_id, body.reason))
 
 
 @router.post("/{request_id}/resend_delivery",
-             summary="Re-send the delivery: a new secret and a new one-time link for the holder")
+             summary="Re-send the delivery: a new secret and a new one-time link for the holder",
+             operation_id="resendDelivery", responses=DECISION)
 def resend(core: CoreDep, actor: CurrentActor, request_id: RecordId) -> dict[str, Any]:
     return _one(core, resend_delivery(core, actor, request_id))
 
 
-@router.post("/{request_id}/cancel", summary="Cancel your own request until it is issued")
+@router.post("/{request_id}/cancel", summary="Cancel your own request until it is issued",
+             operation_id="cancelAccessRequest", responses=DECISION)
 def cancel(core: CoreDep, actor: CurrentActor, request_id: RecordId) -> dict[str, Any]:
     return _one(core, cancel_request(core, actor, request_id))

@@ -11,8 +11,11 @@ from typing import Any
 
 from fastapi import APIRouter, Response
 
+from tokenry import schemas
 from tokenry.http.deps import CoreDep, CurrentActor
+from tokenry.http.documented import NO_STORE, answers, header
 from tokenry.http.params import RecordId
+from tokenry.http.scopes import scoped
 from tokenry.operations.calendar_feeds import (
     calendar_feed,
     request_calendar,
@@ -21,9 +24,15 @@ from tokenry.operations.calendar_feeds import (
 
 router = APIRouter(tags=["calendar"])
 ICALENDAR = "text/calendar; charset=utf-8"
+ICS = answers(None, 403, 404, 422, headers={
+    "Content-Disposition": header("attachment; filename=...", required=True)})
+ICS[200]["content"] = {"text/calendar": {"schema": {"type": "string"}}}
 
 
-@router.post("/api/v2/calendar_feed/rotate", summary="Create or replace your calendar feed")
+@router.post("/api/v2/calendar_feed/rotate", summary="Create or replace your calendar feed",
+             dependencies=[scoped("access_requests")],
+             operation_id="rotateCalendarFeed",
+             responses=answers(schemas.CalendarFeedBody, 403, headers=NO_STORE))
 def rotate_feed(core: CoreDep, actor: CurrentActor, response: Response) -> dict[str, Any]:
     response.headers["Cache-Control"] = "no-store"
     return {"calendar_feed": {"url": rotate_calendar_feed(core, actor)}}
@@ -36,7 +45,10 @@ def feed(core: CoreDep, secret: str) -> Response:
 
 
 @router.get("/api/v2/access_requests/{request_id}/calendar.ics",
-            summary="Download a request's removal date as an iCalendar event")
+            dependencies=[scoped("access_requests")],
+            summary="Download a request's removal date as an iCalendar event",
+            operation_id="downloadRequestCalendar", response_class=Response,
+            responses=ICS)
 def request_event(core: CoreDep, actor: CurrentActor, request_id: RecordId) -> Response:
     return Response(request_calendar(core, actor, request_id), media_type=ICALENDAR, headers={
         "Content-Disposition": f'attachment; filename="access-request-{request_id}.ics"'})

@@ -13,8 +13,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.templating import Jinja2Templates
 
+from tokenry import schemas
 from tokenry.domain.errors import TokenryError
 from tokenry.http.deps import CoreDep, client_ip
+from tokenry.http.documented import answers, header
 from tokenry.operations.retrieve_delivery import delivery_status, retrieve_delivery
 
 router = APIRouter(tags=["deliveries"])
@@ -23,7 +25,9 @@ NO_STORE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer",
             "X-Robots-Tag": "noindex"}
 
 
-@router.get("/api/v2/deliveries/{link_secret}", summary="Whether a delivery link can be used")
+@router.get("/api/v2/deliveries/{link_secret}", summary="Whether a delivery link can be used",
+            operation_id="showDelivery",
+            responses=answers(schemas.DeliveryStatusBody, 404, 422, signed_in=False))
 def status(core: CoreDep, link_secret: str) -> dict[str, Any]:
     found = delivery_status(core, link_secret)
     return {"delivery": {"state": found.state, "expires_at": found.expires_at.isoformat(),
@@ -32,7 +36,10 @@ def status(core: CoreDep, link_secret: str) -> dict[str, Any]:
 
 
 @router.post("/api/v2/deliveries/{link_secret}/retrieve",
-             summary="Retrieve the token once; the link is then spent")
+             summary="Retrieve the token once; the link is then spent",
+             operation_id="retrieveDelivery", response_model=None,
+             responses=answers(schemas.RetrievedTokenBody, 404, 409, 422, signed_in=False,
+                               headers={"Cache-Control": header("no-store", required=True)}))
 def retrieve(core: CoreDep, request: Request, link_secret: str) -> JSONResponse:
     got = retrieve_delivery(core, link_secret, ip=client_ip(request),
                             user_agent=request.headers.get("user-agent"))

@@ -9,11 +9,15 @@ from typing import Any
 from fastapi import APIRouter, Response
 from pydantic import BaseModel, ConfigDict
 
+from tokenry import schemas
 from tokenry.domain.settings import flatten, zendesk_grouped
 from tokenry.http.deps import CoreDep, CurrentActor
+from tokenry.http.documented import answers, header
+from tokenry.http.scopes import scoped
 from tokenry.operations.account_settings import update_account_settings, visible_settings
 
-router = APIRouter(prefix="/api/v2/account/settings", tags=["account settings"])
+router = APIRouter(prefix="/api/v2/account/settings", tags=["account settings"],
+                   dependencies=[scoped("settings")])
 WARN = "X-Zendesk-API-Warn"
 
 
@@ -30,14 +34,17 @@ def warning(removed: list[str]) -> str:
 
 
 @router.get("", summary="Account settings: API access, governance policy, notifications "
-            "(agents see the api and instance groups)")
+            "(agents see the api and instance groups)", operation_id="showAccountSettings",
+            responses=answers(schemas.AccountSettingsBody, 403))
 def show_settings(core: CoreDep, actor: CurrentActor) -> dict[str, Any]:
     settings, groups = visible_settings(core, actor)
     return {"settings": zendesk_grouped(settings, groups)}
 
 
 @router.put("", summary="Change account settings; unknown keys are ignored and named in the "
-            "X-Zendesk-API-Warn header")
+            "X-Zendesk-API-Warn header", operation_id="updateAccountSettings",
+            responses=answers(schemas.AccountSettingsBody, 403, 422, headers={
+                WARN: header("Removed Params: the ignored keys and groups")}))
 def change_settings(core: CoreDep, actor: CurrentActor, body: SettingsBody,
                     response: Response) -> dict[str, Any]:
     updates, removed = flatten(body.settings)

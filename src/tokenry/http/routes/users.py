@@ -9,11 +9,14 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 
+from tokenry import schemas
 from tokenry.auth.records import UserRecord
 from tokenry.http.deps import CoreDep, CurrentActor, authenticate
+from tokenry.http.documented import answers
 from tokenry.http.links import resource_url
-from tokenry.http.pagination import page_json
-from tokenry.http.params import PageNumber, PerPage, RecordId
+from tokenry.http.pagination import Paging, page_json
+from tokenry.http.params import RecordId
+from tokenry.http.scopes import scoped
 from tokenry.operations.context import PageRequest
 from tokenry.operations.users import list_users, show_user_by_id
 from tokenry.present import ANONYMOUS_USER, zendesk_user_json
@@ -33,7 +36,8 @@ def _me_body(user: UserRecord, url: str) -> bytes:
 
 
 @router.get("/me", summary="The authenticated user (the anonymous user without credentials)",
-            response_model=None)
+            operation_id="showCurrentUser", response_model=None,
+            responses=answers(schemas.UserBody))
 async def me(request: Request) -> Response:
     # Answered as bytes directly: this is the route clients poll the most.
     if "authorization" not in request.headers:
@@ -43,15 +47,19 @@ async def me(request: Request) -> Response:
     return Response(_me_body(identity.user, url), media_type=JSON)
 
 
-@router.get("", summary="List the account's users (admins)")
-def index(request: Request, core: CoreDep, actor: CurrentActor, page: PageNumber = 1,
-          per_page: PerPage = 100) -> dict[str, Any]:
-    result = list_users(core, actor, PageRequest(page, per_page))
+@router.get("", summary="List the account's users (admins)", operation_id="listUsers",
+            dependencies=[scoped("users")],
+            responses=answers(schemas.UserList, 403, 422))
+def index(request: Request, core: CoreDep, actor: CurrentActor,
+          paging: Paging) -> dict[str, Any]:
+    result = list_users(core, actor, paging or PageRequest())
     return page_json("users", [zendesk_user_json(u, resource_url(request, "users", u.id))
                                for u in result.items], result, request)
 
 
-@router.get("/{user_id}", summary="Show a user (admins)")
+@router.get("/{user_id}", summary="Show a user (admins)", operation_id="showUser",
+            dependencies=[scoped("users")],
+            responses=answers(schemas.UserBody, 403, 404, 422))
 def show(request: Request, core: CoreDep, actor: CurrentActor,
          user_id: RecordId) -> dict[str, Any]:
     user = show_user_by_id(core, actor, user_id)

@@ -93,12 +93,14 @@ def _bound_user_id(request: Request, user: WebUser, email: str) -> int | None:
 
 @router.post("", response_class=HTMLResponse)
 def add(request: Request, user: SignedInUser, form: PostedForm) -> HTMLResponse:
-    values = {name: field(form, name) for name in ("description", "expires_at", "user")}
+    values = {name: field(form, name) for name in ("description", "expires_at", "user",
+                                                  "scopes")}
     try:
         created = create_token(core_of(request), web_actor(request, user),
                                description=values["description"] or None,
                                expires_at=expiry(values["expires_at"]),
-                               user_id=_bound_user_id(request, user, values["user"]))
+                               user_id=_bound_user_id(request, user, values["user"]),
+                               scopes=values["scopes"] or None)
     except Invalid as error:
         errors = error.details or {"description": [error.description]}
         errors = {("user" if key == "user_id" else key): texts for key, texts in errors.items()}
