@@ -429,11 +429,16 @@ class TokenryClient:
     def create_access_request(self, *, service_name: str, purpose: str, use_case: str,
                               removal_date: date, admin_required: bool = True,
                               admin_justification: str = "", for_email: str | None = None,
-                              extends_request_id: int | None = None) -> schemas.AccessRequest:
+                              extends_request_id: int | None = None, kind: str | None = None,
+                              scopes: list[str] | None = None, client_kind: str | None = None,
+                              redirect_uris: list[str] | None = None) -> schemas.AccessRequest:
+        """``kind="integration"`` asks for an OAuth client with ``scopes``, ``client_kind``
+        and ``redirect_uris``; an API token request may carry ``scopes`` too."""
         wanted = {"service_name": service_name, "purpose": purpose, "use_case": use_case,
                   "removal_date": removal_date.isoformat(), "admin_required": admin_required,
                   "admin_justification": admin_justification, "for_email": for_email,
-                  "extends_request_id": extends_request_id}
+                  "extends_request_id": extends_request_id, "kind": kind, "scopes": scopes,
+                  "client_kind": client_kind, "redirect_uris": redirect_uris}
         return self._get(schemas.AccessRequestBody, CREATE_ACCESS_REQUEST, json={
             "access_request": {k: v for k, v in wanted.items() if v is not None}}
         ).access_request
@@ -485,7 +490,7 @@ class TokenryClient:
                          link_secret=link_secret).delivery
 
     def retrieve_delivery(self, link_secret: str) -> schemas.RetrievedToken:
-        """The token, once: the link is then spent."""
+        """The token (or an integration's client secret), once: the link is then spent."""
         return self._get(schemas.RetrievedTokenBody, RETRIEVE_DELIVERY,
                          link_secret=link_secret).delivery
 

@@ -403,6 +403,7 @@ class AccessRequest(Body):
     id: int
     url: str
     state: RequestState
+    kind: Literal["api_token", "integration"]
     requester_id: int
     holder_id: int
     service_name: str
@@ -411,6 +412,10 @@ class AccessRequest(Body):
     admin_required: bool
     admin_justification: str
     removal_date: Date
+    scopes: list[str] | None = Field(description="Canonical scopes asked for; null: an "
+                                     "unscoped API token")
+    client_kind: Literal["public", "confidential"] | None
+    redirect_uris: list[str] | None
     extends_request_id: int | None
     manager_id: int | None
     manager_decided_at: DateTime | None
@@ -419,6 +424,7 @@ class AccessRequest(Body):
     denial_reason: str | None
     denial_message: str | None
     token_id: int | None
+    oauth_client_id: int | None
     created_at: DateTime
     updated_at: DateTime
     closed_at: DateTime | None
@@ -434,6 +440,7 @@ class AccessRequestList(Paged):
 
 class DeliveryStatus(Body):
     state: Literal["ready", "retrieved", "expired", "replaced"]
+    holds: Literal["api_token", "client_secret"]
     expires_at: DateTime
     retrieved_at: DateTime | None
     request_id: int | None
@@ -444,8 +451,14 @@ class DeliveryStatusBody(Body):
 
 
 class RetrievedToken(Body):
-    token: str
-    token_id: int
+    """An API token's delivery has ``token`` and ``token_id``; an integration's has
+    ``client_secret``, ``client_identifier`` and ``oauth_client_id``."""
+
+    token: str | None = None
+    token_id: int | None = None
+    client_secret: str | None = None
+    client_identifier: str | None = None
+    oauth_client_id: int | None = None
     request_id: int | None
 
 

@@ -8,9 +8,13 @@ same transaction, so ``approved`` is passed through at once.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 
+from tokenry.domain import oauth
+from tokenry.domain import scopes as scope_rules
 from tokenry.domain.errors import Conflict, Forbidden, Invalid
 from tokenry.domain.text import LONG_TEXT, check_text
 
@@ -25,6 +29,19 @@ class RequestState(StrEnum):
     REVOKED = "revoked"
     DENIED = "denied"
     CANCELLED = "cancelled"
+
+
+class RequestKind(StrEnum):
+    """What a request asks for: an API token (scoped or not), or an OAuth integration, a
+    client created as the account's Integration bot with exactly the approved scopes."""
+
+    API_TOKEN = "api_token"  # noqa: S105 (a kind, not a secret)
+    INTEGRATION = "integration"
+
+    @property
+    def label(self) -> str:
+        """How messages and pages name what the request asks for."""
+        return "API token" if self is RequestKind.API_TOKEN else "integration"
 
 
 S = RequestState
@@ -81,6 +98,66 @@ def validate_submission(fields: dict[str, object], *, today: date,
     if fields.get("admin_required") and not str(fields.get("admin_justification") or "").strip():
         raise Invalid.missing("admin_justification", "is required when admin level is required")
     return removal
+
+
+def validate_kind(kind: str | None) -> RequestKind:
+    if not kind:
+        return RequestKind.API_TOKEN
+    try:
+        return RequestKind(kind)
+    except ValueError:
+        raise Invalid.field("kind", "use api_token or integration") from None
+
+
+@dataclass(frozen=True, slots=True)
+class Asked:
+    """What a request asks to be issued, checked: its kind, scopes and client settings."""
+
+    kind: RequestKind
+    scopes: list[str] | None  # canonical; None: an unscoped API token
+    client_kind: str | None = None
+    redirect_uris: list[str] | None = None
+
+
+def validate_asked(kind: str | None, scopes: list[str] | str | None, client_kind: str | None,
+                   redirect_uris: list[str] | None, *, ceiling: Sequence[str] | None) -> Asked:
+    """An API token may ask for scopes; an integration must, and names its client kind
+    (confidential by default) and redirect URIs (a public client needs one, for the code
+    flow). Every scope must lie within the account's ceiling."""
+    asked = validate_kind(kind)
+    canonical = scope_rules.normalise(scopes, field="scopes")
+    if asked == RequestKind.INTEGRATION and canonical is None:
+        raise Invalid.missing("scopes", "an integration request names the scopes it needs "
+                              "(for example tickets:read users:write)")
+    if canonical is not None:
+        over = scope_rules.beyond(canonical, ceiling)
+        if over:
+            raise Invalid.field("scopes", "beyond what this account allows: " + " ".join(over))
+    if asked == RequestKind.API_TOKEN:
+        if client_kind or redirect_uris:
+            field = "client_kind" if client_kind else "redirect_uris"
+            raise Invalid.field(field, "only an integration request has a client kind and "
+                                "redirect URIs")
+        return Asked(asked, canonical)
+    chosen = oauth.validate_kind(client_kind or None, field="client_kind")
+    uris = oauth.validate_redirect_uris(redirect_uris, field="redirect_uris")
+    if chosen == oauth.PUBLIC and not uris:
+        raise Invalid.missing("redirect_uris", "a public client signs people in through the "
+                              "authorization code flow, which needs a redirect URI")
+    return Asked(asked, canonical, chosen, uris)
+
+
+def check_integrations(*, allowed: bool, bot: str) -> None:
+    """An account takes integration requests only when it allows integrations and names the
+    Integration bot their clients are created as."""
+    if not allowed:
+        raise Forbidden("This instance does not allow integrations (the account setting "
+                        "integrations_allowed is off), so no integration can be requested "
+                        "or issued.")
+    if not bot:
+        raise Conflict("This account has no Integration bot, the user integration clients "
+                       "are created as. An admin sets it (account setting integration_bot) "
+                       "first.")
 
 
 def basic_auth_advice(*, password_access: bool, admins: list[str]) -> str:

@@ -43,11 +43,11 @@ def prefix_for(server_prefix: str, kind: str) -> str:
     return f"{server_prefix[:14]}{kind}"
 
 
-def validate_kind(kind: str | None) -> str:
+def validate_kind(kind: str | None, *, field: str = "kind") -> str:
     if kind is None:
         return CONFIDENTIAL  # Zendesk's default
     if kind not in KINDS:
-        raise Invalid.field("kind", "must be public or confidential")
+        raise Invalid.field(field, "must be public or confidential")
     return kind
 
 
@@ -68,29 +68,30 @@ def validate_identifier(identifier: str | None) -> str:
     return text
 
 
-def validate_redirect_uris(uris: Iterable[str] | None) -> list[str]:
+def validate_redirect_uris(uris: Iterable[str] | None, *,
+                           field: str = "redirect_uri") -> list[str]:
     """Exact URIs a code may be sent to: https, or http on the loopback interface only
     (RFC 8252 native apps); no fragment. Matching is exact, so they are stored as given."""
     values = list(uris or [])
     if len(values) > MAX_REDIRECT_URIS:
-        raise Invalid.field("redirect_uri", f"may hold at most {MAX_REDIRECT_URIS} URIs")
+        raise Invalid.field(field, f"may hold at most {MAX_REDIRECT_URIS} URIs")
     for uri in values:
         if not isinstance(uri, str) or not uri or len(uri) > MAX_URI_LENGTH \
                 or not uri.isprintable() or " " in uri:
-            raise Invalid.field("redirect_uri", "each must be an absolute URL of at most "
+            raise Invalid.field(field, "each must be an absolute URL of at most "
                                                 f"{MAX_URI_LENGTH} characters")
         try:
             parts = urlsplit(uri)
             host = parts.hostname or ""
         except ValueError:
-            raise Invalid.field("redirect_uri", f"{uri[:80]!r} is not a URL") from None
+            raise Invalid.field(field, f"{uri[:80]!r} is not a URL") from None
         if parts.fragment or "#" in uri:
-            raise Invalid.field("redirect_uri", "must not carry a fragment")
+            raise Invalid.field(field, "must not carry a fragment")
         secure = parts.scheme == "https" and host
         loopback = parts.scheme == "http" and (host in _LOOPBACK or parts.netloc.split(":")[0]
                                               in _LOOPBACK)
         if not (secure or loopback):
-            raise Invalid.field("redirect_uri", f"{uri[:80]!r}: use https, or http only on "
+            raise Invalid.field(field, f"{uri[:80]!r}: use https, or http only on "
                                                 "127.0.0.1 or localhost")
     return list(dict.fromkeys(values))
 

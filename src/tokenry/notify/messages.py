@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from tokenry.domain.access_requests import RequestKind
 from tokenry.domain.timefmt import iso
 from tokenry.notify.outbox import Attachment, Message
 from tokenry.storage.models import AccessRequest, ApiToken, User
@@ -12,8 +13,21 @@ from tokenry.storage.models import AccessRequest, ApiToken, User
 
 def _request_data(request: AccessRequest, link: str) -> dict[str, object]:
     return {"request_id": request.id, "request_url": link, "state": request.state,
-            "service_name": request.service_name,
+            "kind": request.kind, "service_name": request.service_name,
             "removal_date": request.removal_date.isoformat()}
+
+
+def _asks(request: AccessRequest) -> str:
+    """What the request asks for, as its messages name it: 'API token' or 'integration'."""
+    return RequestKind(request.kind).label
+
+
+def _scopes_line(request: AccessRequest) -> str:
+    if request.kind == RequestKind.INTEGRATION:
+        uris = ", ".join(request.redirect_uris or []) or "none"
+        return (f"Integration: a {request.client_kind} OAuth client with scopes "
+                f"{' '.join(request.scopes or [])}; redirect URIs: {uris}\n")
+    return f"Scopes: {' '.join(request.scopes)}\n" if request.scopes else ""
 
 
 def review(request: AccessRequest, holder: User, link: str) -> str:
@@ -22,14 +36,15 @@ def review(request: AccessRequest, holder: User, link: str) -> str:
              else "not required")
     return (f"Holder: {holder.name} ({holder.email})\nService: {request.service_name}\n"
             f"Purpose: {request.purpose}\nUse case: {request.use_case}\n"
-            f"Admin level: {admin}\nRemoval date: {request.removal_date}\nReview it: {link}")
+            f"{_scopes_line(request)}Admin level: {admin}\nRemoval date: "
+            f"{request.removal_date}\nReview it: {link}")
 
 
 def submitted(request: AccessRequest, link: str, requester: User, holder: User) -> Message:
     return Message(
         "request.submitted", f"request:{request.id}:submitted",
-        f"API token request #{request.id} needs your approval",
-        f"{requester.name} asks for an admin API token. As their manager, approve or deny "
+        f"{_asks(request)} request #{request.id} needs your approval",
+        f"{requester.name} asks for an admin {_asks(request)}. As their manager, approve or deny "
         f"it.\n{review(request, holder, link)}",
         _request_data(request, link))
 
@@ -38,9 +53,9 @@ def manager_approved(request: AccessRequest, link: str, manager: User,
                      holder: User) -> Message:
     return Message(
         "request.manager_approved", f"request:{request.id}:manager_approved",
-        f"API token request #{request.id} is ready for provisioning",
+        f"{_asks(request)} request #{request.id} is ready for provisioning",
         f"{manager.name} approved request #{request.id}. A provisioner's review is needed: "
-        f"approve (which issues the token) or deny it.\n{review(request, holder, link)}",
+        f"approve (which issues the {_asks(request)}) or deny it.\n{review(request, holder, link)}",
         _request_data(request, link))
 
 
@@ -54,15 +69,16 @@ def pending_reminder(request: AccessRequest, link: str, holder: User, *,
             if closes_on else "It is still waiting.")
     return Message(
         f"request.{kind}", f"request:{request.id}:{request.state}:{kind}",
-        f"Reminder: API token request #{request.id} waits for your decision",
+        f"Reminder: {_asks(request)} request #{request.id} waits for your decision",
         f"Request #{request.id} waits for {waits}. {when}\n{review(request, holder, link)}",
         _request_data(request, link))
 
 
 def decided(request: AccessRequest, link: str, outcome: str, detail: str = "") -> Message:
-    text = f"Your API token request #{request.id} ({request.service_name}) was {outcome}."
+    text = (f"Your {_asks(request)} request #{request.id} ({request.service_name}) was "
+            f"{outcome}.")
     return Message(f"request.{outcome}", f"request:{request.id}:{outcome}",
-                   f"API token request #{request.id} {outcome}",
+                   f"{_asks(request)} request #{request.id} {outcome}",
                    f"{text} {detail}".strip() + f"\n{link}", _request_data(request, link))
 
 
@@ -71,11 +87,27 @@ def delivery_link(request: AccessRequest, link: str, url: str, expires_at: datet
     """One message per delivery: a re-sent link is a new message, never taken for a repeat."""
     return Message(
         "delivery.link", f"request:{request.id}:delivery:{delivery_id}",
-        f"Your API token for request #{request.id} is ready",
-        f"Your API token for {request.service_name} is ready. Open the one-time link sent "
-        f"to you privately before {iso(expires_at)}; it works once.",
+        f"Your {_secret_of(request)} for request #{request.id} is ready",
+        f"Your {_secret_of(request)} for {request.service_name} is ready. Open the one-time "
+        f"link sent to you privately before {iso(expires_at)}; it works once.",
         _request_data(request, link) | {"expires_at": iso(expires_at)},
         private=f"One-time link: {url}")
+
+
+def _secret_of(request: AccessRequest) -> str:
+    return "integration's client secret" if request.kind == RequestKind.INTEGRATION \
+        else "API token"
+
+
+def integration_ready(request: AccessRequest, link: str, identifier: str) -> Message:
+    """A public client has no secret: its identifier is all the holder needs."""
+    return Message(
+        "delivery.integration", f"request:{request.id}:integration:{identifier}",
+        f"Your integration for request #{request.id} is ready",
+        f"Your integration for {request.service_name} is ready: OAuth client "
+        f"{identifier!r}, a public client (it has no secret; sign in through the "
+        f"authorization code flow with PKCE).\n{link}",
+        _request_data(request, link) | {"client_identifier": identifier})
 
 
 def delivery_lapsed(request: AccessRequest, link: str, token: ApiToken) -> Message:

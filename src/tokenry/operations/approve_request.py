@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from tokenry.core import Core
 from tokenry.domain import naming
 from tokenry.domain.access_requests import (
+    RequestKind,
     RequestState,
     check_manager,
     check_provisioner,
@@ -26,6 +27,7 @@ from tokenry.notify import messages
 from tokenry.notify.outbox import has_private_channel
 from tokenry.operations._common import acting_user, require_proven_person, require_token_admin
 from tokenry.operations._delivery import send_sealed
+from tokenry.operations._integration import issue_integration
 from tokenry.operations._requests import (
     audit_request,
     deciders,
@@ -94,32 +96,51 @@ def _approve_as_provisioner(session: Session, core: Core, actor: Actor, request:
     check_provisioner(actor_id=approver.id, is_provisioner=approver.provisioner,
                       requester_id=request.requester_id, holder_id=request.holder_id,
                       manager_id=request.manager_id)
+    holder = user(session, request.holder_id)
+    assert holder is not None
+    now = core.clock()
+    request.state = RequestState.ISSUED
+    request.provisioner_id, request.provisioner_decided_at = approver.id, now
+    request.updated_at = now
+    if request.kind == RequestKind.INTEGRATION:
+        if acts_as:
+            raise Invalid.field("acts_as", "an integration's client acts as the account's "
+                                "Integration bot")
+        issued = issue_integration(session, core, actor, request, holder)
+        audit_request(session, core, actor, request, Action.APPROVE,
+                      f"Provisioner approved request #{request.id}; issued {issued.what}",
+                      state=[RequestState.MANAGER_APPROVED, request.state],
+                      oauth_client_id=[None, request.oauth_client_id])
+        detail = issued.detail
+    else:
+        _issue_token(session, core, actor, request, holder, acts_as)
+        detail = ""
+    notify(session, core, request, messages.decided(request, link_of(core, request), "approved",
+                                                    detail),
+           [requester, holder if holder.id != requester.id else None])
+
+
+def _issue_token(session: Session, core: Core, actor: Actor, request: AccessRequest,
+                 holder: User, acts_as: str | None) -> None:
     require_token_admin(session, actor, "issue API tokens")
     if not has_private_channel(session, core, request.account_id):
         raise Conflict("No private delivery channel is configured, so nobody could receive "
                        "the token. Set up e-mail (TOKENRY_SMTP_HOST, with the account's "
                        "notify_email on) or Slack direct messages (the account's "
                        "slack_bot_token), then approve again.")
-    holder = user(session, request.holder_id)
-    assert holder is not None
     acting_as = _acting_as(session, request, holder, acts_as)
-    now = core.clock()
     link = link_of(core, request)
     created = issue_token(session, core, actor,
                           description=naming.request_name(holder.name, link, request.removal_date),
                           expires_at=expiry_of(request.removal_date), user_id=acting_as.id,
-                          kind="request", access_request_id=request.id)
+                          kind="request", access_request_id=request.id, scopes=request.scopes)
     request.acts_as_id = acting_as.id if acting_as.id != holder.id else None
-    request.state = RequestState.ISSUED
-    request.provisioner_id, request.provisioner_decided_at = approver.id, now
-    request.token_id, request.updated_at = created.token.id, now
+    request.token_id = created.token.id
     audit_request(session, core, actor, request, Action.APPROVE,
                   f"Provisioner approved request #{request.id}; issued {created.token.display}",
                   state=[RequestState.MANAGER_APPROVED, request.state],
                   token_id=[None, created.token.id])
-    notify(session, core, request, messages.decided(request, link, "approved"),
-           [requester, holder if holder.id != requester.id else None])
-    send_sealed(session, core, request, created.token, created.secret, holder)
+    send_sealed(session, core, request, created.secret, holder, token=created.token)
 
 
 def _acting_as(session: Session, request: AccessRequest, holder: User,

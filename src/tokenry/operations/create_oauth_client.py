@@ -4,6 +4,7 @@ secret is returned once and stored only as its keyed hash."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -49,36 +50,48 @@ def create_oauth_client(core: Core, actor: Actor, fields: ClientFields) -> Creat
     with core.db.transaction() as session:
         require_client_admin(session, actor, "create OAuth clients")
         bot = require_integration_creator(session, actor)
-        kind = oauth.validate_kind(fields.kind)
-        identifier = oauth.validate_identifier(fields.identifier)
-        client = OAuthClient(
-            account_id=actor.account_id, name=oauth.validate_name(fields.name),
-            identifier=identifier, kind=kind,
-            redirect_uris=oauth.validate_redirect_uris(fields.redirect_uris),
-            allowed_scopes=oauth.client_scopes(
-                fields.allowed_scopes, ceiling(account_settings(session, actor.account_id)),
-                actor.scopes),
-            user_id=check_client_user(session, actor, fields.user_id)
-            or (bot.id if bot is not None else None),
-            access_token_seconds=oauth.validate_lifetime(
-                "access_token_seconds", fields.access_token_seconds,
-                oauth.ACCESS_SECONDS_RANGE),
-            refresh_token_seconds=oauth.validate_lifetime(
-                "refresh_token_seconds", fields.refresh_token_seconds,
-                oauth.REFRESH_SECONDS_RANGE),
-            created_by_id=actor.user_id, created_at=core.clock(), updated_at=core.clock())
-        check_identifier_free(session, actor.account_id, identifier)
-        secret = set_new_secret(core, client) if kind == oauth.CONFIDENTIAL else None
-        session.add(client)
-        session.flush()
-        audit(session, core, actor, action=Action.CREATE, source_type=SourceType.OAUTH_CLIENT,
-              source_id=client.id, source_label=client_label(client),
-              changes={"name": [None, client.name], "identifier": [None, identifier],
-                       "kind": [None, kind], "redirect_uri": [None, client.redirect_uris],
-                       "allowed_scopes": [None, client.allowed_scopes],
-                       "user_id": [None, client.user_id]},
-              description=f"Created OAuth client {client_label(client)}")
-        return CreatedClient(client=client, secret=secret)
+        allowed = oauth.client_scopes(
+            fields.allowed_scopes, ceiling(account_settings(session, actor.account_id)),
+            actor.scopes)
+        user_id = check_client_user(session, actor, fields.user_id) \
+            or (bot.id if bot is not None else None)
+        return register_client(session, core, actor, fields, allowed_scopes=allowed,
+                               user_id=user_id, created_by_id=actor.user_id)
+
+
+def register_client(session: Session, core: Core, actor: Actor, fields: ClientFields, *,
+                    allowed_scopes: list[str] | None, user_id: int | None,
+                    created_by_id: int | None, access_request_id: int | None = None,
+                    expires_at: datetime | None = None, why: str = "") -> CreatedClient:
+    """Validate and store a client whose scopes and user the caller has settled, and audit
+    it as ``actor``'s act (``why`` says more, such as the request it was issued for)."""
+    kind = oauth.validate_kind(fields.kind)
+    identifier = oauth.validate_identifier(fields.identifier)
+    now = core.clock()
+    client = OAuthClient(
+        account_id=actor.account_id, name=oauth.validate_name(fields.name),
+        identifier=identifier, kind=kind,
+        redirect_uris=oauth.validate_redirect_uris(fields.redirect_uris),
+        allowed_scopes=allowed_scopes, user_id=user_id,
+        access_token_seconds=oauth.validate_lifetime(
+            "access_token_seconds", fields.access_token_seconds, oauth.ACCESS_SECONDS_RANGE),
+        refresh_token_seconds=oauth.validate_lifetime(
+            "refresh_token_seconds", fields.refresh_token_seconds,
+            oauth.REFRESH_SECONDS_RANGE),
+        access_request_id=access_request_id, expires_at=expires_at,
+        created_by_id=created_by_id, created_at=now, updated_at=now)
+    check_identifier_free(session, actor.account_id, identifier)
+    secret = set_new_secret(core, client) if kind == oauth.CONFIDENTIAL else None
+    session.add(client)
+    session.flush()
+    audit(session, core, actor, action=Action.CREATE, source_type=SourceType.OAUTH_CLIENT,
+          source_id=client.id, source_label=client_label(client),
+          changes={"name": [None, client.name], "identifier": [None, identifier],
+                   "kind": [None, kind], "redirect_uri": [None, client.redirect_uris],
+                   "allowed_scopes": [None, client.allowed_scopes],
+                   "user_id": [None, client.user_id]},
+          description=f"Created OAuth client {client_label(client)}{why}")
+    return CreatedClient(client=client, secret=secret)
 
 
 def set_new_secret(core: Core, client: OAuthClient) -> str:

@@ -72,5 +72,5 @@ def resend_delivery(core: Core, actor: Actor, request_id: int) -> AccessRequest:
                       token=[old_display, new.display])
         holder = user(session, request.holder_id)
         assert holder is not None
-        send_sealed(session, core, request, token, new.secret, holder)
+        send_sealed(session, core, request, new.secret, holder, token=token)
     return request

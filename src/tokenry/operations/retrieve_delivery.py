@@ -17,7 +17,7 @@ from tokenry.domain.errors import Conflict, NotFound
 from tokenry.domain.timefmt import iso
 from tokenry.operations._common import audit
 from tokenry.operations.context import Actor
-from tokenry.storage.models import AccessRequest, ApiToken, Delivery, User
+from tokenry.storage.models import AccessRequest, ApiToken, Delivery, OAuthClient, User
 from tokenry.storage.queries import account_settings, instance_identity
 
 
@@ -28,16 +28,26 @@ class DeliveryStatus:
     retrieved_at: datetime | None
     request_id: int | None
     instance: str = ""  # the account's display name, so the page says which instance it is
+    holds: str = "api_token"  # or client_secret: an integration's
+
+    @property
+    def noun(self) -> str:
+        return "API token" if self.holds == "api_token" else "integration's client secret"
 
 
 @dataclass(frozen=True)
 class Retrieved:
+    """The secret behind a link: an API token's, or an integration client's (with the
+    client's identifier, which the holder needs beside it)."""
+
     secret: str
-    token_id: int
+    token_id: int | None
     request_id: int | None
+    oauth_client_id: int | None = None
+    client_identifier: str | None = None
 
     def __repr__(self) -> str:
-        return f"Retrieved(token_id={self.token_id})"
+        return f"Retrieved(token_id={self.token_id}, oauth_client_id={self.oauth_client_id})"
 
 
 def _find(core: Core, session: Session, link_secret: str, lock: bool) -> Delivery:
@@ -73,7 +83,8 @@ def _schedule_retirement_of_extended(session: Session, request: AccessRequest,
 def _refusal(found: Delivery, state: str) -> Conflict:
     if state == "retrieved":
         return Conflict(f"This link was already used at {iso(found.retrieved_at)}. "
-                        "If that was not you, ask a provisioner to deactivate the token.")
+                        "If that was not you, ask a provisioner to deactivate what it "
+                        "delivered.")
     if state == "replaced":
         return Conflict(f"This link was replaced by a newer one at {iso(found.replaced_at)}; "
                         "use the link in your latest message.")
@@ -85,7 +96,8 @@ def delivery_status(core: Core, link_secret: str) -> DeliveryStatus:
         found = _find(core, session, link_secret, lock=False)
         name, _ = instance_identity(session, found.account_id, core.settings.base_url)
         return DeliveryStatus(_state(found, core.clock()), found.expires_at, found.retrieved_at,
-                              found.access_request_id, name)
+                              found.access_request_id, name,
+                              "api_token" if found.oauth_client_id is None else "client_secret")
 
 
 def retrieve_delivery(core: Core, link_secret: str, *, ip: str | None,
@@ -99,13 +111,16 @@ def retrieve_delivery(core: Core, link_secret: str, *, ip: str | None,
                       ip=ip,
                       user_agent=user_agent,
                       label=f"{recipient.email if recipient else 'recipient'} (delivery link)")
-        token = session.get(ApiToken, found.token_id)
+        token = session.get(ApiToken, found.token_id) if found.token_id else None
+        client = session.get(OAuthClient, found.oauth_client_id) \
+            if found.oauth_client_id else None
         where = ip or "unknown address"
+        label = (token.display if token else f"OAuth client {client.identifier}" if client
+                 else str(found.token_id or found.oauth_client_id))
 
         def record(action: str, description: str) -> None:
             audit(session, core, actor, action=action, source_type=SourceType.DELIVERY,
-                  source_id=found.id, description=description,
-                  source_label=token.display if token else str(found.token_id))
+                  source_id=found.id, description=description, source_label=label)
 
         if state != "ready":
             # A second use of a one-time link may mean it was intercepted: the attempt is
@@ -117,7 +132,9 @@ def retrieve_delivery(core: Core, link_secret: str, *, ip: str | None,
             record(Action.RETRIEVE, f"Delivery link opened from {where}")
     if secret is None:
         raise _refusal(found, state)
-    return Retrieved(secret=secret, token_id=found.token_id, request_id=found.access_request_id)
+    return Retrieved(secret=secret, token_id=found.token_id, request_id=found.access_request_id,
+                     oauth_client_id=found.oauth_client_id,
+                     client_identifier=client.identifier if client else None)
 
 
 def _open(core: Core, session: Session, found: Delivery, link_secret: str, now: datetime,

@@ -1,4 +1,5 @@
-"""SubmitAccessRequest: a verified user asks for an admin API token, for someone, until a date."""
+"""SubmitAccessRequest: a verified user asks for an admin API token (scoped or not) or an OAuth
+integration, for someone, until a date."""
 
 from __future__ import annotations
 
@@ -11,13 +12,17 @@ from sqlalchemy.orm import Session
 from tokenry.core import Core
 from tokenry.domain.access_requests import (
     LIVE,
+    RequestKind,
     RequestState,
     basic_auth_advice,
     check_holder,
+    check_integrations,
+    validate_asked,
     validate_submission,
 )
 from tokenry.domain.audit import Action
 from tokenry.domain.errors import Forbidden, Invalid
+from tokenry.domain.scopes import normalise
 from tokenry.domain.users import Role, may_sign_in
 from tokenry.notify import messages
 from tokenry.operations._common import acting_user, require_proven_person
@@ -44,6 +49,10 @@ class Submission:
     admin_justification: str = ""
     for_email: str | None = None
     extends_request_id: int | None = None
+    kind: str | None = None  # api_token (default) or integration
+    scopes: list[str] | str | None = None
+    client_kind: str | None = None  # integration: confidential (default) or public
+    redirect_uris: list[str] | None = None
 
 
 def submit_request(core: Core, actor: Actor, submission: Submission) -> AccessRequest:
@@ -57,6 +66,12 @@ def submit_request(core: Core, actor: Actor, submission: Submission) -> AccessRe
             submission = _extending(session, actor, submission)
         if submission.for_email and submission.for_email.strip().lower() != requester.email:
             require_proven_person(actor, "request a token for someone else")
+        asked = validate_asked(submission.kind, submission.scopes, submission.client_kind,
+                               submission.redirect_uris, ceiling=policy.scope_ceiling)
+        if asked.kind == RequestKind.INTEGRATION:
+            check_integrations(allowed=policy.integrations_allowed, bot=policy.integration_bot)
+            # an integration's client acts as the Integration bot, an admin
+            submission = replace(submission, admin_required=True)
         if not submission.admin_required:
             admins = session.scalars(select(User.email).where(
                 User.account_id == actor.account_id, User.role == Role.ADMIN,
@@ -86,12 +101,15 @@ def submit_request(core: Core, actor: Actor, submission: Submission) -> AccessRe
             admin_required=submission.admin_required,
             admin_justification=submission.admin_justification.strip(), removal_date=removal,
             state=RequestState.SUBMITTED, extends_request_id=submission.extends_request_id,
-            created_at=now, updated_at=now)
+            kind=asked.kind, scopes=asked.scopes, client_kind=asked.client_kind,
+            redirect_uris=asked.redirect_uris, created_at=now, updated_at=now)
         session.add(request)
         session.flush()
         audit_request(session, core, actor, request, Action.SUBMIT,
-                      f"Submitted request #{request.id} for {holder.email} until {removal}",
-                      state=[None, request.state], removal_date=[None, removal.isoformat()])
+                      f"Submitted {asked.kind.label} request #{request.id} for {holder.email} "
+                      f"until {removal}", state=[None, request.state],
+                      removal_date=[None, removal.isoformat()], kind=[None, asked.kind.value],
+                      scopes=[None, asked.scopes])
         notify(session, core, request,
                messages.submitted(request, link_of(core, request), requester, holder),
                [user(session, requester.manager_id)])
@@ -99,12 +117,23 @@ def submit_request(core: Core, actor: Actor, submission: Submission) -> AccessRe
 
 
 def _extending(session: Session, actor: Actor, submission: Submission) -> Submission:
-    """An extension copies the request it extends; only a new removal date is needed."""
+    """An extension copies the request it extends; only a new removal date is needed. What it
+    asks for stays: changing a credential's kind or scopes is a new request, reviewed anew."""
     assert submission.extends_request_id is not None
     extended = find_request(session, actor.account_id, submission.extends_request_id)
     holder = user(session, extended.holder_id)
+    for field, value in (("kind", submission.kind), ("client_kind", submission.client_kind),
+                         ("redirect_uris", submission.redirect_uris)):
+        if value and value != getattr(extended, field):
+            raise Invalid.field(field, "an extension keeps what the extended request asked for; "
+                                "file a new request to change it")
+    if submission.scopes is not None and \
+            normalise(submission.scopes, field="scopes") != extended.scopes:
+        raise Invalid.field("scopes", "an extension keeps the extended request's scopes; file "
+                            "a new request to change them")
     return replace(
-        submission,
+        submission, kind=extended.kind, scopes=extended.scopes, client_kind=extended.client_kind,
+        redirect_uris=extended.redirect_uris,
         service_name=submission.service_name or extended.service_name,
         purpose=submission.purpose or extended.purpose,
         use_case=submission.use_case or extended.use_case,

@@ -16,6 +16,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     false,
+    true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -135,6 +136,16 @@ class AccessRequest(Base):
     token_id: Mapped[int | None] = mapped_column(IdType, nullable=True)
     # who the issued token acts as: the holder (None) or a service user the provisioner picked
     acts_as_id: Mapped[int | None] = mapped_column(IdType, nullable=True)
+    # api_token, or integration: an OAuth client with these scopes, kind and redirect URIs
+    kind: Mapped[str] = mapped_column(String(16), default="api_token",
+                                      server_default="api_token")
+    # canonical scopes (domain.scopes) asked for; None: an unscoped API token
+    scopes: Mapped[list[str] | None] = mapped_column(JSON(none_as_null=True), nullable=True,
+                                                     default=None)
+    client_kind: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    redirect_uris: Mapped[list[str] | None] = mapped_column(JSON(none_as_null=True),
+                                                            nullable=True, default=None)
+    oauth_client_id: Mapped[int | None] = mapped_column(IdType, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
@@ -148,7 +159,8 @@ class Delivery(Base):
     id: Mapped[int] = mapped_column(IdType, primary_key=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
     access_request_id: Mapped[int | None] = mapped_column(IdType, nullable=True)
-    token_id: Mapped[int] = mapped_column(IdType)
+    token_id: Mapped[int | None] = mapped_column(IdType, nullable=True)
+    oauth_client_id: Mapped[int | None] = mapped_column(IdType, nullable=True)  # or a client's
     recipient_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     link_hash: Mapped[str] = mapped_column(String(64), unique=True)
     ciphertext: Mapped[str | None] = mapped_column(Text, nullable=True)
@@ -310,6 +322,11 @@ class OAuthClient(Base):
     # lifetimes in seconds; None: the account's settings
     access_token_seconds: Mapped[int | None] = mapped_column(Integer, nullable=True)
     refresh_token_seconds: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # an integration request's client lives until the request's removal date; a switched-off
+    # client authenticates nothing and its tokens are revoked
+    access_request_id: Mapped[int | None] = mapped_column(IdType, nullable=True)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     created_by_id: Mapped[int | None] = mapped_column(IdType, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)

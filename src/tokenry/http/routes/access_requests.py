@@ -48,6 +48,16 @@ class NewRequest(BaseModel):
     admin_justification: LongText = ""
     for_email: ShortText | None = Field(None, description="Who the token is for (default: you)")
     extends_request_id: BodyId | None = None
+    kind: Literal["api_token", "integration"] | None = Field(
+        None, description="api_token (default) or integration: an OAuth client created as the "
+        "account's Integration bot")
+    scopes: list[ShortText] | ShortText | None = Field(
+        None, description="Scopes (a list or Zendesk's space-separated string); required for "
+        "an integration, optional for an API token (none: full access)")
+    client_kind: Literal["public", "confidential"] | None = Field(
+        None, description="Integration only: confidential (default) or public")
+    redirect_uris: list[ShortText] | None = Field(
+        None, description="Integration only: the exact redirect URIs; a public client needs one")
 
 
 class NewRequestBody(BaseModel):

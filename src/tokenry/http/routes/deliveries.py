@@ -30,21 +30,27 @@ NO_STORE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer",
             responses=answers(schemas.DeliveryStatusBody, 404, 422, signed_in=False))
 def status(core: CoreDep, link_secret: str) -> dict[str, Any]:
     found = delivery_status(core, link_secret)
-    return {"delivery": {"state": found.state, "expires_at": found.expires_at.isoformat(),
+    return {"delivery": {"state": found.state, "holds": found.holds,
+                         "expires_at": found.expires_at.isoformat(),
                          "retrieved_at": found.retrieved_at.isoformat()
                          if found.retrieved_at else None, "request_id": found.request_id}}
 
 
 @router.post("/api/v2/deliveries/{link_secret}/retrieve",
-             summary="Retrieve the token once; the link is then spent",
+             summary="Retrieve the token (or an integration's client secret) once; the link "
+                     "is then spent",
              operation_id="retrieveDelivery", response_model=None,
              responses=answers(schemas.RetrievedTokenBody, 404, 409, 422, signed_in=False,
                                headers={"Cache-Control": header("no-store", required=True)}))
 def retrieve(core: CoreDep, request: Request, link_secret: str) -> JSONResponse:
     got = retrieve_delivery(core, link_secret, ip=client_ip(request),
                             user_agent=request.headers.get("user-agent"))
-    return JSONResponse({"delivery": {"token": got.secret, "token_id": got.token_id,
-                                      "request_id": got.request_id}}, headers=NO_STORE)
+    if got.oauth_client_id is not None:
+        body = {"client_secret": got.secret, "client_identifier": got.client_identifier,
+                "oauth_client_id": got.oauth_client_id, "request_id": got.request_id}
+    else:
+        body = {"token": got.secret, "token_id": got.token_id, "request_id": got.request_id}
+    return JSONResponse({"delivery": body}, headers=NO_STORE)
 
 
 @router.get("/deliveries/{link_secret}", response_class=HTMLResponse, include_in_schema=False)
@@ -62,7 +68,8 @@ def reveal(core: CoreDep, request: Request, link_secret: str) -> HTMLResponse:
     try:
         got = retrieve_delivery(core, link_secret, ip=client_ip(request),
                                 user_agent=request.headers.get("user-agent"))
-        context: dict[str, Any] = {"state": "revealed", "secret": got.secret}
+        context: dict[str, Any] = {"state": "revealed", "secret": got.secret,
+                                   "identifier": got.client_identifier}
     except TokenryError as error:
         context = {"state": "refused", "message": error.description}
     return templates.TemplateResponse(request, "delivery.html", context, headers=NO_STORE)
