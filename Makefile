@@ -16,10 +16,14 @@ run: $(STAMP)  ## initialise ./tokenry.db (migrations + first admin) and serve o
 	$(BIN)/tokenry init
 	$(BIN)/tokenry serve
 
+# The suite runs on every core (pytest-xdist), a test file to a worker: each test has its own
+# SQLite file or PostgreSQL schema, and a file's session fixtures (npm ci, nginx) run once.
+PYTEST_WORKERS ?= auto
+
 test: $(STAMP)  ## lint, type-check and run the whole test suite (SQLite and PostgreSQL)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/mypy
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench

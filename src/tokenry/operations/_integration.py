@@ -10,7 +10,7 @@ Everything here runs inside the approval's transaction.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Callable
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -61,21 +61,21 @@ def integration_bot(session: Session, account_id: int) -> User:
     return bot
 
 
-@dataclass(frozen=True, slots=True)
-class Issued:
-    what: str  # for the approval's audit event
-    detail: str = ""  # for the message that tells the requester and holder
-
-
 def issue_integration(session: Session, core: Core, actor: Actor, request: AccessRequest,
-                      holder: User) -> Issued:
-    """Create (or, for an extension, extend) the request's client."""
+                      holder: User, announce: Callable[[str], None]) -> None:
+    """Create (or, for an extension, extend) the request's client, record the approval, and
+    ``announce`` it (with what the holder should know) before anything is delivered."""
     assert request.kind == RequestKind.INTEGRATION
     require_client_admin(session, actor, "issue integrations")
     bot = integration_bot(session, request.account_id)
     extended = _live_client_of(session, request)
     if extended is not None:
-        return _extend(session, core, actor, request, extended, holder)
+        _extend(session, core, actor, request, extended, holder)
+        _approved(session, core, actor, request, f"an extension of OAuth client "
+                  f"{client_label(extended)}")
+        announce(f"Integration {extended.identifier} keeps its client id and secret and now "
+                 f"lives until {request.removal_date}.")
+        return
     policy = account_settings(session, request.account_id)
     allowed = oauth.client_scopes(request.scopes, ceiling(policy), actor.scopes)
     if request.client_kind == oauth.CONFIDENTIAL and \
@@ -94,13 +94,23 @@ def issue_integration(session: Session, core: Core, actor: Actor, request: Acces
         access_request_id=request.id, expires_at=expiry_of(request.removal_date),
         why=f" as the Integration bot {bot.email} for request #{request.id}")
     request.oauth_client_id = created.client.id
+    if created.secret is None:  # a public client has nothing secret to deliver
+        request.state = RequestState.DELIVERED
+    _approved(session, core, actor, request, f"OAuth client {client_label(created.client)}")
+    announce("")
     if created.secret is not None:
         send_sealed(session, core, request, created.secret, holder, client=created.client)
-    else:  # a public client has nothing secret: its identifier is all the holder needs
-        request.state = RequestState.DELIVERED
+    else:  # its identifier is all the holder needs
         notify(session, core, request, messages.integration_ready(
             request, link, created.client.identifier), [holder])
-    return Issued(f"OAuth client {client_label(created.client)}")
+
+
+def _approved(session: Session, core: Core, actor: Actor, request: AccessRequest,
+              what: str) -> None:
+    audit_request(session, core, actor, request, Action.APPROVE,
+                  f"Provisioner approved request #{request.id}; issued {what}",
+                  state=[RequestState.MANAGER_APPROVED, request.state],
+                  oauth_client_id=[None, request.oauth_client_id])
 
 
 def _live_client_of(session: Session, request: AccessRequest) -> OAuthClient | None:
@@ -115,7 +125,7 @@ def _live_client_of(session: Session, request: AccessRequest) -> OAuthClient | N
 
 
 def _extend(session: Session, core: Core, actor: Actor, request: AccessRequest,
-            client: OAuthClient, holder: User) -> Issued:
+            client: OAuthClient, holder: User) -> None:
     """The extension takes over the client: new removal date and name, same id and secret.
     The request it extends is closed as expired."""
     old = session.get(AccessRequest, client.access_request_id) \
@@ -139,6 +149,4 @@ def _extend(session: Session, core: Core, actor: Actor, request: AccessRequest,
         audit_request(session, core, actor, old, Action.EXPIRE,
                       f"Request #{old.id} is expired: extended by request #{request.id}",
                       state=[state, old.state])
-    return Issued(f"an extension of OAuth client {client_label(client)}",
-                  f"Integration {client.identifier} keeps its client id and secret and now "
-                  f"lives until {request.removal_date}.")
+

@@ -7,6 +7,8 @@ the transaction that records the decision: a request is never issued twice.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from sqlalchemy.orm import Session
 
 from tokenry.core import Core
@@ -102,26 +104,23 @@ def _approve_as_provisioner(session: Session, core: Core, actor: Actor, request:
     request.state = RequestState.ISSUED
     request.provisioner_id, request.provisioner_decided_at = approver.id, now
     request.updated_at = now
+
+    def announce(detail: str = "") -> None:  # told before the delivery that follows it
+        notify(session, core, request, messages.decided(request, link_of(core, request),
+                                                        "approved", detail),
+               [requester, holder if holder.id != requester.id else None])
+
     if request.kind == RequestKind.INTEGRATION:
         if acts_as:
             raise Invalid.field("acts_as", "an integration's client acts as the account's "
                                 "Integration bot")
-        issued = issue_integration(session, core, actor, request, holder)
-        audit_request(session, core, actor, request, Action.APPROVE,
-                      f"Provisioner approved request #{request.id}; issued {issued.what}",
-                      state=[RequestState.MANAGER_APPROVED, request.state],
-                      oauth_client_id=[None, request.oauth_client_id])
-        detail = issued.detail
+        issue_integration(session, core, actor, request, holder, announce)
     else:
-        _issue_token(session, core, actor, request, holder, acts_as)
-        detail = ""
-    notify(session, core, request, messages.decided(request, link_of(core, request), "approved",
-                                                    detail),
-           [requester, holder if holder.id != requester.id else None])
+        _issue_token(session, core, actor, request, holder, acts_as, announce)
 
 
 def _issue_token(session: Session, core: Core, actor: Actor, request: AccessRequest,
-                 holder: User, acts_as: str | None) -> None:
+                 holder: User, acts_as: str | None, announce: Callable[[str], None]) -> None:
     require_token_admin(session, actor, "issue API tokens")
     if not has_private_channel(session, core, request.account_id):
         raise Conflict("No private delivery channel is configured, so nobody could receive "
@@ -140,6 +139,7 @@ def _issue_token(session: Session, core: Core, actor: Actor, request: AccessRequ
                   f"Provisioner approved request #{request.id}; issued {created.token.display}",
                   state=[RequestState.MANAGER_APPROVED, request.state],
                   token_id=[None, created.token.id])
+    announce("")
     send_sealed(session, core, request, created.secret, holder, token=created.token)
 
 
