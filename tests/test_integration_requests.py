@@ -25,7 +25,9 @@ from tests.governance_people import (
     request_body,
     submit,
 )
+from tests.live import http, live_server, oauth_client
 from tests.test_governance import delivery_secret, outbox
+from tests.test_oauth_flows import code_flow
 from tokenry.core import Core
 from tokenry.domain import naming
 from tokenry.http.app import create_app
@@ -252,3 +254,37 @@ def test_an_api_token_request_may_ask_for_scopes(client: TestClient, core: Core,
     wrong = client.post("/api/v2/access_requests", headers=as_(people.requester),
                         json={"access_request": {**submit_body(), "client_kind": "public"}})
     assert wrong.status_code == 422 and "client_kind" in wrong.text
+
+
+def test_issued_integrations_work_for_a_real_oauth_client_over_http(
+        core: Core, people: People) -> None:
+    """Authlib's OAuth2Client against a live server: the public integration through the
+    consent page with PKCE, the confidential one with client credentials."""
+    with live_server(core) as server:
+        def filed(**extra: Any) -> dict[str, Any]:
+            made = http.post(f"{server}/api/v2/access_requests", headers=as_(people.requester),
+                             json={"access_request": {**submit_body(), **extra}})
+            assert made.status_code == 201, made.text
+            request_id = made.json()["access_request"]["id"]
+            for who, stage in ((people.manager, "manager"), (people.provisioner, "provisioner")):
+                done = http.post(f"{server}/api/v2/access_requests/{request_id}/approve",
+                                 headers=as_(who), json={"stage": stage})
+                assert done.status_code == 200, done.text
+            return dict(done.json()["access_request"])
+
+        public = filed(**integration(client_kind="public",
+                                     redirect_uris=["http://127.0.0.1:8765/callback"]))
+        identifier = client_of(core, public["oauth_client_id"]).identifier
+        _, token = code_flow(server, identifier, scope="users:read")
+        bearer = {"Authorization": f"Bearer {token['access_token']}"}
+        assert token["scope"] == "users:read"
+        assert http.get(f"{server}/api/v2/users", headers=bearer).status_code == 200
+        assert http.get(f"{server}/api/v2/audit_logs", headers=bearer).status_code == 403
+
+        confidential = filed(**integration(scopes="users:read"))
+        link = delivery_secret(core, confidential["id"])
+        got = http.post(f"{server}/api/v2/deliveries/{link}/retrieve").json()["delivery"]
+        oauth = oauth_client(got["client_identifier"], got["client_secret"], scope="users:read")
+        fetched = oauth.fetch_token(f"{server}/oauth/tokens", grant_type="client_credentials")
+        me = oauth.get(f"{server}/api/v2/users/me.json").json()["user"]
+        assert fetched["scope"] == "users:read" and me["email"] == BOT
