@@ -12,6 +12,7 @@ from typing import Annotated, Any
 
 import typer
 
+from tokenry.cli import migrate
 from tokenry.cli.common import (
     AccountOption,
     AsOption,
@@ -44,6 +45,7 @@ clients_app = typer.Typer(help="Register, list, edit and delete OAuth clients.",
 tokens_app = typer.Typer(help="List, show and revoke OAuth tokens.", no_args_is_help=True)
 app.add_typer(clients_app, name="clients")
 app.add_typer(tokens_app, name="tokens")
+app.command("migrate")(migrate.migrate)
 
 ClientId = Annotated[int, typer.Argument(help="The client's id.")]
 OAuthTokenId = Annotated[int, typer.Argument(help="The OAuth token's id.")]
