@@ -35,19 +35,17 @@ from tokenry.present import request_json
 # The operation names request fields; the command's errors speak of its flags.
 _FLAGS = {"scopes": "--scope", "days": "--days", "service_name": "--service",
           "for_email": "--for", "redirect_uris": "--redirect-uri", "removal_date": "--removal-date"}
-_FIELD = re.compile(r"(?<![\w-])(" + "|".join(_FLAGS) + r")(?![\w-])")
+_LEADING = re.compile(r"^(" + "|".join(_FLAGS) + r"):")
 
 
 @contextmanager
 def _flags() -> Iterator[None]:
+    """Only a field-named prefix is rewritten: 'days' is an ordinary word elsewhere."""
     try:
         yield
     except Invalid as error:
-        def flag(text: str) -> str:
-            return _FIELD.sub(lambda match: _FLAGS[match.group(1)], text)
-
-        raise Invalid(flag(error.description),
-                      {_FLAGS.get(k, k): [flag(p) for p in v] for k, v in error.details.items()},
+        text = _LEADING.sub(lambda match: _FLAGS[match.group(1)] + ":", error.description)
+        raise Invalid(text, {_FLAGS.get(k, k): v for k, v in error.details.items()},
                       blank=[_FLAGS.get(k, k) for k in error.blank]) from None
 
 

@@ -88,6 +88,6 @@ def nothing_to_propose(display: str, days: int, seen: Sequence[str],
         why = (f"API token {display} called only endpoints that need no scope in the last "
                f"{days} days ({', '.join(seen[:5])})")
     hint = (f"it holds {' '.join(token_scopes)}; give those or fewer by hand"
-            if token_scopes else "name those the integration needs by hand, for example "
-            "users:read tickets:write")
-    return f"nothing to propose them from: {why}; {hint}"
+            if token_scopes else "name the scopes the integration needs by hand, for "
+            "example users:read tickets:write")
+    return f"none can be proposed: {why}; {hint}"
