@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from tests.conftest import basic
-from tests.governance_people import People, add_user, cast
+from tests.governance_people import People, add_user, cast, issue
 from tests.test_governance import delivery_secret
 from tokenry.core import Core
 from tokenry.http.app import create_app
@@ -219,3 +219,18 @@ def test_only_admins_and_the_tokens_own_user_may_propose(
     refused(cli("oauth", "migrate", str(token_id), "--as", people.agent), "Only an admin")
     refused(cli("oauth", "migrate", "999999"), "no API token with id 999999")
     ok(cli("oauth", "migrate", str(token_id), "--as", people.provisioner))
+
+
+def test_a_requested_token_keeps_its_requests_service_holder_and_removal_date(
+        cli: Cli, client: TestClient, core: Core, people: People) -> None:
+    removal = core.clock().date() + timedelta(days=20)
+    shown = issue(client, people, removal_date=removal.isoformat())
+    retrieved = client.post(
+        f"/api/v2/deliveries/{delivery_secret(core, shown['id'])}/retrieve").json()["delivery"]
+    call(client, core, people, retrieved["token"], *READS)
+
+    found = as_json(cli("oauth", "migrate", str(shown["token_id"]), "--json"))["proposal"]
+    request = found["request"]
+    assert request["service_name"] == "Zendesk export" and request["holder"] == people.requester
+    assert request["removal_date"] == removal.isoformat()
+    assert request["scopes"] == ["audit_logs:read", "users:read"]

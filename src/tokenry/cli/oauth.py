@@ -1,7 +1,8 @@
 """``tokenry oauth``: OAuth clients and the tokens issued to them, from the command line.
 
 The same operations as ``/api/v2/oauth/clients`` and ``/api/v2/oauth/tokens``. A confidential
-client's secret is printed once, by ``clients create`` and ``clients regenerate-secret``."""
+client's secret is printed once, by ``clients create`` and ``clients regenerate-secret``.
+``migrate`` (cli/migrate.py) proposes the integration that replaces an API token."""
 
 from __future__ import annotations
 
