@@ -1,7 +1,8 @@
 """``tokenry oauth``: OAuth clients and the tokens issued to them, from the command line.
 
 The same operations as ``/api/v2/oauth/clients`` and ``/api/v2/oauth/tokens``. A confidential
-client's secret is printed once, by ``clients create`` and ``clients regenerate-secret``."""
+client's secret is printed once, by ``clients create`` and ``clients regenerate-secret``.
+``migrate`` (cli/migrate.py) proposes the integration that replaces an API token."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from typing import Annotated, Any
 
 import typer
 
+from tokenry.cli import migrate
 from tokenry.cli.common import (
     AccountOption,
     AsOption,
@@ -44,6 +46,7 @@ clients_app = typer.Typer(help="Register, list, edit and delete OAuth clients.",
 tokens_app = typer.Typer(help="List, show and revoke OAuth tokens.", no_args_is_help=True)
 app.add_typer(clients_app, name="clients")
 app.add_typer(tokens_app, name="tokens")
+app.command("migrate")(migrate.migrate)
 
 ClientId = Annotated[int, typer.Argument(help="The client's id.")]
 OAuthTokenId = Annotated[int, typer.Argument(help="The OAuth token's id.")]

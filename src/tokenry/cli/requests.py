@@ -44,7 +44,7 @@ def _show(request: dict[str, Any]) -> None:
     table(["field", "value"], list(request.items()))
 
 
-def _parse_date(value: str | None) -> date | None:
+def parse_date(value: str | None) -> date | None:
     # Absent stays None so the operation names every missing field at once.
     if value is None:
         return None
@@ -85,7 +85,7 @@ def submit(service: Annotated[str | None, typer.Option(
     with open_core() as core:
         submission = Submission(
             service_name=service, purpose=purpose, use_case=use_case,
-            removal_date=_parse_date(removal_date), admin_required=admin_required,
+            removal_date=parse_date(removal_date), admin_required=admin_required,
             admin_justification=justification, for_email=for_email,
             extends_request_id=extends)
         request = _json(core, submit_request(core, acting(core, as_email, account), submission))
