@@ -190,8 +190,12 @@ def test_an_extension_form_starts_from_what_the_extended_integration_asked(
 
 
 def assert_fits(page: Any) -> None:
+    """Neither the page nor any of its tables scrolls sideways."""
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= page.viewport_size["width"], "the page scrolls sideways"
+    wide = page.evaluate("[...document.querySelectorAll('.table-wrap')]"
+                         ".filter(t => t.scrollWidth > t.clientWidth + 1).length")
+    assert wide == 0, "a table scrolls sideways"
 
 
 def test_filing_an_integration_in_the_browser(site: str, browser: Any, core: Core,
@@ -204,11 +208,11 @@ def test_filing_an_integration_in_the_browser(site: str, browser: Any, core: Cor
         ria.goto(f"{site}/requests/new")
         assert ria.locator("#kind-api_token").is_checked()
         assert not ria.get_by_label("Redirect URIs").is_visible()
-        assert ria.get_by_label("Admin level is required").is_visible()
+        assert ria.locator("#admin_required").is_visible()
         ria.locator("#kind-integration").check()
         assert ria.get_by_label("Redirect URIs").is_visible()
         assert ria.locator("#client_kind-confidential").is_checked()
-        assert not ria.get_by_label("Admin level is required").is_visible()
+        assert not ria.locator("#admin_required").is_visible()
         assert_accessible(ria)
 
         ria.get_by_label("Service name").fill("Billing sync")
@@ -247,15 +251,21 @@ def test_filing_an_integration_in_the_browser(site: str, browser: Any, core: Cor
         pat.wait_for_url(f"{site}/admin/oauth_clients#client-*")
         row = pat.locator(pat.url[pat.url.index("#"):])
         assert "Active" in row.inner_text() and removal.isoformat() in row.inner_text()
+        assert_fits(pat)
         assert_accessible(pat)
         screenshot(pat, tmp_path, "oauth-clients-with-integration")
+        ria.goto(f"{site}/requests")
+        mine = ria.get_by_role("table", name="Requests you filed or hold").inner_text()
+        assert "Integration: tickets:read users:read" in mine
+        assert_fits(ria)
+        screenshot(ria, tmp_path, "requests-with-integration-desktop")
 
         for path, name in ((f"/requests/{request_id}", "integration-request-phone"),
                            ("/requests", "requests-with-integration-phone"),
-                           ("/admin/oauth_clients", "oauth-clients-phone")):
+                           ("/admin/oauth_clients", "oauth-clients-integration-phone")):
             phone.goto(f"{site}{path}")
-            assert_fits(phone)
             screenshot(phone, tmp_path, name)
+            assert_fits(phone)
         phone.goto(f"{site}/requests/new")
         phone.locator("#kind-integration").check()
         assert_fits(phone)
