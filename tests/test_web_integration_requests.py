@@ -145,6 +145,8 @@ def test_the_pages_show_what_was_asked_for_and_the_client_that_was_issued(
     assert "Its OAuth client was created; the holder gets the client secret" in approved.text
     client_id = stored(core, request_id).oauth_client_id
     assert client_id is not None
+    issued = pat.get(f"/requests/{request_id}").text
+    assert "Re-send delivery" not in issued  # resend_delivery re-sends tokens only
 
     ria = as_person(people.requester)
     page = ria.get(f"/requests/{request_id}").text
@@ -162,7 +164,7 @@ def test_the_pages_show_what_was_asked_for_and_the_client_that_was_issued(
     row = row[:row.index("</tr>")]
     removal = stored(core, request_id).removal_date.isoformat()
     assert "Active" in row and f">{removal}</time>" in row
-    assert f'href="/requests/{request_id}">Request #{request_id}</a>' in row
+    assert f'issued for <a href="/requests/{request_id}">request #{request_id}</a>' in row
     with core.db.transaction() as session:
         made = session.get(OAuthClient, client_id)
         assert made is not None

@@ -96,8 +96,9 @@ def request_details(core: Core, actor: Actor, request_id: int) -> RequestDetails
         may_cancel = viewer is not None and request.state in PENDING and _allowed(
             lambda: check_can_cancel(actor_id=viewer.id, requester_id=request.requester_id,
                                      holder_id=request.holder_id))
-        may_resend = viewer is not None and (request.state in LIVE or request.state
-                                             == RequestState.REVOKED) and _provisions(
+        # only a token is re-sent (an integration's secret is regenerated on its client)
+        may_resend = viewer is not None and token is not None and (
+            request.state in LIVE or request.state == RequestState.REVOKED) and _provisions(
             viewer, request)
     issued = IssuedToken(token.display, token.active, token.expires_at) if token else None
     made = IssuedClient(client.id, client.identifier, client.active, client.expires_at) \
