@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
@@ -216,3 +217,79 @@ def test_exception_tokens_refuse_a_description_and_bind_a_named_user(people: Non
     assert personal["description"] == "Ria Quest - personal"
     refused(cli("tokens", "create", "--target", "Jira", "--as", PROVISIONER), "--exception")
     assert cli("tokens", "create", "--exception", "forever").exit_code == 2
+
+
+BOT = "integration.bot@example.com"
+CALLBACK = "https://sync.example.com/callback"
+
+
+@pytest.fixture
+def integration_bot(people: None, cli: Cli) -> None:
+    ok(cli("users", "create", "--email", BOT, "--name", "Integration bot", "--role", "admin"))
+    ok(cli("settings", "set", "integration_bot", BOT))
+
+
+def test_an_integration_request_goes_from_the_command_line_to_its_client(
+        integration_bot: None, core: Core, cli: Cli) -> None:
+    asked = ("--kind", "integration", "--scope", "tickets:read", "--scope", "users:read",
+             "--redirect-uri", CALLBACK)
+    request = submit(cli, core, *asked)
+    assert (request["kind"], request["scopes"], request["client_kind"]) == (
+        "integration", ["tickets:read", "users:read"], "confidential")
+    assert request["redirect_uris"] == [CALLBACK]
+    said = ok(cli("requests", "submit", "--service", "Billing", "--purpose", "p",
+                  "--use-case", "u", "--removal-date", removal_date(core), "--justification",
+                  "j", "--as", REQUESTER, "--kind", "integration",
+                  "--scope", "tickets:read users:read", "--client-kind", "public",
+                  "--redirect-uri", CALLBACK)).output
+    assert said.startswith("Submitted integration request ")
+    second = as_json(cli("requests", "show", said.split()[3].rstrip(":"), "--json"))
+    assert second["access_request"]["scopes"] == ["tickets:read", "users:read"]
+    assert second["access_request"]["client_kind"] == "public"
+
+    shown = ok(cli("requests", "show", str(request["id"]), "--as", BOSS)).output
+    assert re.search(r"kind\s+│\s+integration", shown)
+    assert re.search(r"scopes\s+│\s+tickets:read users:read", shown)
+    assert "['" not in shown  # lists as words, not as Python's repr
+
+    ok(approve(cli, request["id"], BOSS))
+    summary = ok(approve(cli, request["id"], PROVISIONER)).output
+    client_id = as_json(cli("requests", "show", str(request["id"]), "--json"))[
+        "access_request"]["oauth_client_id"]
+    assert f"is now issued (OAuth client {client_id}, made as the Integration bot" in \
+        " ".join(summary.split())
+    listed = ok(cli("requests", "list", "--state", "issued", "--as", PROVISIONER)).output
+    lines = listed.splitlines()
+    first = next(i for i, line in enumerate(lines) if line.strip().startswith(
+        f"{request['id']} "))
+    assert "integration" in lines[first] and f"client {client_id}" in lines[first]
+    assert "tickets:read" in lines[first + 1] and "users:read" in lines[first + 2]
+    assert "…" not in listed  # every word shows in a terminal 80 columns wide
+
+
+def test_an_api_token_request_may_ask_for_scopes(people: None, core: Core, cli: Cli) -> None:
+    scoped = submit(cli, core, "--scope", "users:read")
+    assert (scoped["kind"], scoped["scopes"], scoped["client_kind"]) == (
+        "api_token", ["users:read"], None)
+    assert submit(cli, core)["scopes"] is None
+    listed = ok(cli("requests", "list", "--as", REQUESTER)).output
+    assert "api_token" in listed and "users:read" in listed
+
+
+def test_what_an_integration_request_lacks_is_named_by_its_flag(
+        integration_bot: None, core: Core, cli: Cli) -> None:
+    def filed(*asked: str) -> Any:
+        return cli("requests", "submit", "--service", "Billing", "--purpose", "p",
+                   "--use-case", "u", "--removal-date", removal_date(core),
+                   "--justification", "j", "--as", REQUESTER, *asked)
+
+    refused(filed("--kind", "integration"), "--scope: an integration request names the "
+            "scopes it needs")
+    refused(filed("--kind", "integration", "--scope", "users:read", "--client-kind", "public"),
+            "--redirect-uri: a public client signs people in")
+    refused(filed("--redirect-uri", CALLBACK),
+            "--redirect-uri: only an integration request has a client kind")
+    refused(filed("--kind", "integration", "--scope", "users:read", "--redirect-uri",
+                  "http://example.com/cb"), "--redirect-uri")
+    assert filed("--kind", "robot").exit_code == 2  # not a choice: the CLI's usage error
+    assert as_json(cli("requests", "list", "--json"))["count"] == 0  # nothing was filed

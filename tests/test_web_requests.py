@@ -73,7 +73,7 @@ def test_a_request_goes_from_the_form_to_a_revealed_token(
         assert removal.isoformat() in ria.inner_text("main")
         assert ria.get_by_role("button", name="Approve").count() == 0  # not her decision
         history = ria.get_by_role("table", name=f"History of request #{request_id}")
-        assert "Submitted request" in history.inner_text()
+        assert "Submitted API token request" in history.inner_text()
         assert_accessible(ria)
 
         bo.goto(f"{site}/requests")

@@ -48,6 +48,19 @@ def flag_words(text: str) -> str:
     return _FIELD.sub(lambda match: FLAGS[match.group(1)], text)
 
 
+@contextmanager
+def leading_flags(flags: dict[str, str]) -> Iterator[None]:
+    """Name these fields by their flags, but only where an error begins with the field
+    ("scopes: ..."): words such as "kind" or "scopes" are ordinary words elsewhere."""
+    leading = re.compile(r"^(" + "|".join(map(re.escape, flags)) + r"):")
+    try:
+        yield
+    except Invalid as error:
+        text = leading.sub(lambda match: flags[match.group(1)] + ":", error.description)
+        raise Invalid(text, {flags.get(k, k): v for k, v in error.details.items()},
+                      blank=[flags.get(k, k) for k in error.blank]) from None
+
+
 def fail(message: str, code: int = 1) -> NoReturn:
     err.print(f"[bold red]error:[/] {message}", highlight=False)
     raise typer.Exit(code)

@@ -6,9 +6,7 @@ client's secret is printed once, by ``clients create`` and ``clients regenerate-
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from typing import Annotated, Any
 
 import typer
@@ -23,6 +21,7 @@ from tokenry.cli.common import (
     confirm,
     emit,
     fail,
+    leading_flags,
     open_core,
     out,
     table,
@@ -71,18 +70,11 @@ _FLAGS = {"name": "--name", "identifier": "--identifier", "kind": "--kind",
           "allowed_scopes": "--scope", "user_id": "--user",
           "access_token_seconds": "--access-token-seconds",
           "refresh_token_seconds": "--refresh-token-seconds"}
-_LEADING = re.compile(r"^(" + "|".join(_FLAGS) + r"):")
 
 
-@contextmanager
-def _flags() -> Iterator[None]:
+def _flags() -> AbstractContextManager[None]:
     """Only a field-named prefix is rewritten: 'name' is an ordinary word elsewhere."""
-    try:
-        yield
-    except Invalid as error:
-        text = _LEADING.sub(lambda match: _FLAGS[match.group(1)] + ":", error.description)
-        raise Invalid(text, {_FLAGS.get(k, k): v for k, v in error.details.items()},
-                      blank=[_FLAGS.get(k, k) for k in error.blank]) from None
+    return leading_flags(_FLAGS)
 
 
 def _user_id(core: Core, actor: Actor, email: str | None) -> int | None:

@@ -1,4 +1,8 @@
-"""``tokenry requests``: file, list, show, approve, deny and cancel access requests."""
+"""``tokenry requests``: file, list, show, approve, deny and cancel access requests.
+
+A request asks for an API token (``--kind api_token``, the default, with optional scopes) or
+an integration (``--kind integration``: an OAuth client made as the account's Integration
+bot, with ``--scope``, ``--client-kind`` and ``--redirect-uri``)."""
 
 from __future__ import annotations
 
@@ -15,6 +19,7 @@ from tokenry.cli.common import (
     acting,
     confirm,
     emit,
+    leading_flags,
     open_core,
     out,
     table,
@@ -40,8 +45,34 @@ def _json(core: Core, request: AccessRequest) -> dict[str, Any]:
     return request_json(request, link_of(core, request))
 
 
+# what a request asks for; errors name these by their flags (see leading_flags)
+ASKED_FLAGS = {"kind": "--kind", "scopes": "--scope", "client_kind": "--client-kind",
+               "redirect_uris": "--redirect-uri"}
+KindOption = Annotated[Literal["api_token", "integration"] | None, typer.Option(
+    help="What is asked for: api_token (the default) or integration (an OAuth client made "
+         "as the account's Integration bot).")]
+ScopeOption = Annotated[list[str] | None, typer.Option(
+    "--scope", help="A scope asked for (tickets:read, users:write ...); repeat it for more. "
+                    "Optional for an API token (none: unscoped), required for an integration.")]
+ClientKindOption = Annotated[Literal["confidential", "public"] | None, typer.Option(
+    help="Integration: confidential (the default; its secret is delivered once) or public "
+         "(no secret; needs a redirect URI).")]
+RedirectOption = Annotated[list[str] | None, typer.Option(
+    "--redirect-uri", help="Integration: an absolute redirect URI; repeat it for more.")]
+
+
 def _show(request: dict[str, Any]) -> None:
-    table(["field", "value"], list(request.items()))
+    table(["field", "value"], [(name, _cell(value)) for name, value in request.items()])
+
+
+def _cell(value: Any) -> Any:
+    """Lists (scopes, redirect URIs) as words, not as Python's repr."""
+    return " ".join(value) if isinstance(value, list) else value
+
+
+def _words(values: list[str] | None) -> list[str] | None:
+    """Each --scope may itself hold several, space-separated (as the API's string does)."""
+    return [word for value in values for word in value.split()] if values else None
 
 
 def parse_date(value: str | None) -> date | None:
@@ -58,6 +89,10 @@ def _summary(request: dict[str, Any]) -> str:
     line = f"Access request {request['id']} is now {request['state']}"
     if request["token_id"] is not None:
         line += f" (API token {request['token_id']}; the holder gets a one-time link)"
+    elif request["oauth_client_id"] is not None:
+        line += (f" (OAuth client {request['oauth_client_id']}, made as the Integration bot; "
+                 + ("the holder gets its secret through a one-time link)"
+                    if request["state"] == "issued" else "the holder was told)"))
     if request["denial_message"]:
         line += f": {request['denial_message']}"
     return line.rstrip(".") + "."  # a denial message may end with its own full stop
@@ -79,18 +114,23 @@ def submit(service: Annotated[str | None, typer.Option(
                help="Why admin level is needed.")] = "",
            extends: Annotated[int | None, typer.Option(
                help="The id of a live request this one extends.")] = None,
+           kind: KindOption = None, scope: ScopeOption = None,
+           client_kind: ClientKindOption = None, redirect_uri: RedirectOption = None,
            as_email: AsOption = None, account: AccountOption = None,
            as_json: JsonOption = False) -> None:
-    """File an access request for an admin API token; it goes to your manager first."""
-    with open_core() as core:
+    """File an access request for an admin API token or an integration; it goes to your
+    manager first."""
+    with open_core() as core, leading_flags(ASKED_FLAGS):
         submission = Submission(
             service_name=service, purpose=purpose, use_case=use_case,
             removal_date=parse_date(removal_date), admin_required=admin_required,
             admin_justification=justification, for_email=for_email,
-            extends_request_id=extends)
+            extends_request_id=extends, kind=kind, scopes=_words(scope),
+            client_kind=client_kind, redirect_uris=redirect_uri or None)
         request = _json(core, submit_request(core, acting(core, as_email, account), submission))
+        asked = "integration" if request["kind"] == "integration" else "access"
         emit(as_json, {"access_request": request}, lambda: out.print(
-            f"Submitted access request {request['id']}: {request['url']}", highlight=False))
+            f"Submitted {asked} request {request['id']}: {request['url']}", highlight=False))
 
 
 @app.command("list")
@@ -105,9 +145,22 @@ def list_(state: Annotated[str | None, typer.Option(help="Only requests in this 
                                RequestFilter(state=state, mine=mine), PageRequest(page, per_page))
         requests = [_json(core, r) for r in result.items]
         emit(as_json, {"access_requests": requests, "count": result.count}, lambda: table(
-            ["id", "state", "service", "holder id", "removal date", "token id"],
-            [(r["id"], r["state"], r["service_name"], r["holder_id"], r["removal_date"],
-              r["token_id"]) for r in requests]))
+            ["id", "state", "asks for", "service", "holder id", "removal date", "issued"],
+            [(r["id"], r["state"], _asks_for(r), r["service_name"], r["holder_id"],
+              r["removal_date"], _issued(r)) for r in requests]))
+
+
+def _asks_for(request: dict[str, Any]) -> str:
+    """The kind, then the scopes, one a line: a narrow terminal still shows every word."""
+    return "\n".join([request["kind"], *(request["scopes"] or [])])
+
+
+def _issued(request: dict[str, Any]) -> str | None:
+    if request["token_id"] is not None:
+        return f"token {request['token_id']}"
+    if request["oauth_client_id"] is not None:
+        return f"client {request['oauth_client_id']}"
+    return None
 
 
 @app.command("show")
@@ -126,11 +179,13 @@ def approve(request_id: RequestId,
                      "repeated approval is then refused instead of taken as the next one.")]
             = None,
             acts_as: Annotated[str | None, typer.Option(
-                "--acts-as", help="Provisioner stage: the email of the user the token acts "
-                "as (default: the holder); an admin when admin level is required.")] = None,
+                "--acts-as", help="Provisioner stage, API tokens only: the email of the user "
+                "the token acts as (default: the holder); an admin when admin level is "
+                "required. An integration's client acts as the Integration bot.")] = None,
             as_email: AsOption = None, account: AccountOption = None,
             as_json: JsonOption = False) -> None:
-    """Approve a request: as the requester's manager, then as a provisioner (issues the token)."""
+    """Approve a request: as the requester's manager, then as a provisioner (issues the token
+    or creates the integration's OAuth client)."""
     with open_core() as core:
         request = _json(core, approve_request(core, acting(core, as_email, account), request_id,
                                               stage=stage, acts_as=acts_as))

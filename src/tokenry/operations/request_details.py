@@ -1,6 +1,7 @@
 """ShowRequestDetails: everything a reviewer needs about one request, for whoever may see it.
 
-The people involved by name, the issued token (its display form only), the request's audit
+The people involved by name, the issued token (its display form only) or OAuth client (its
+identifier, never its secret), the request's audit
 history, and which decisions are open to the viewer now. Those come from the same domain
 checks the approve, deny, cancel and resend operations apply, so a page never offers a
 button the operation would refuse for who the viewer is.
@@ -30,7 +31,7 @@ from tokenry.operations._common import acting_user
 from tokenry.operations._requests import find_request
 from tokenry.operations.context import Actor
 from tokenry.operations.request_queries import check_may_see
-from tokenry.storage.models import AccessRequest, ApiToken, AuditEvent, User
+from tokenry.storage.models import AccessRequest, ApiToken, AuditEvent, OAuthClient, User
 
 Stage = Literal["manager", "provisioner"]
 
@@ -49,10 +50,19 @@ class IssuedToken:
 
 
 @dataclass(frozen=True, slots=True)
+class IssuedClient:
+    id: int
+    identifier: str
+    active: bool
+    expires_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
 class RequestDetails:
     request: AccessRequest
     people: dict[int, Person]
     token: IssuedToken | None
+    client: IssuedClient | None  # an integration's OAuth client, once issued
     history: list[AuditEvent]
     manager_id: int | None  # who approved as the manager, else who is asked to
     decides: Stage | None  # the decision the viewer may make now
@@ -75,6 +85,8 @@ def request_details(core: Core, actor: Actor, request_id: int) -> RequestDetails
         people = {u.id: Person(u.name, u.email) for u in session.scalars(
             select(User).where(User.id.in_({i for i in ids if i is not None})))}
         token = session.get(ApiToken, request.token_id) if request.token_id else None
+        client = session.get(OAuthClient, request.oauth_client_id) \
+            if request.oauth_client_id else None
         history = list(session.scalars(select(AuditEvent).where(
             AuditEvent.account_id == actor.account_id,
             AuditEvent.source_type == SourceType.ACCESS_REQUEST,
@@ -84,12 +96,16 @@ def request_details(core: Core, actor: Actor, request_id: int) -> RequestDetails
         may_cancel = viewer is not None and request.state in PENDING and _allowed(
             lambda: check_can_cancel(actor_id=viewer.id, requester_id=request.requester_id,
                                      holder_id=request.holder_id))
-        may_resend = viewer is not None and (request.state in LIVE or request.state
-                                             == RequestState.REVOKED) and _provisions(
+        # only a token is re-sent (an integration's secret is regenerated on its client)
+        may_resend = viewer is not None and token is not None and (
+            request.state in LIVE or request.state == RequestState.REVOKED) and _provisions(
             viewer, request)
     issued = IssuedToken(token.display, token.active, token.expires_at) if token else None
+    made = IssuedClient(client.id, client.identifier, client.active, client.expires_at) \
+        if client else None
     manager_id = request.manager_id or (requester.manager_id if requester else None)
-    return RequestDetails(request=request, people=people, token=issued, history=history,
+    return RequestDetails(request=request, people=people, token=issued, client=made,
+                          history=history,
                           manager_id=manager_id, decides=decides, may_cancel=may_cancel,
                           may_resend=may_resend)
 

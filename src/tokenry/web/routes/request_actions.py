@@ -12,13 +12,15 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
-from tokenry.domain.access_requests import ADMIN_NOT_REQUIRED
+from tokenry.domain import oauth
+from tokenry.domain.access_requests import ADMIN_NOT_REQUIRED, RequestKind, RequestState
 from tokenry.domain.errors import Invalid
 from tokenry.operations.approve_request import approve_request
 from tokenry.operations.calendar_feeds import rotate_calendar_feed
 from tokenry.operations.deny_request import cancel_request, deny_request
 from tokenry.operations.request_queries import show_request
 from tokenry.operations.resend_delivery import resend_delivery
+from tokenry.storage.models import AccessRequest
 from tokenry.web.render import core_of, redirect, render
 from tokenry.web.routes.requests import checked, list_page, show_page
 from tokenry.web.session import PostedForm, SignedInUser, WebRoute, field, web_actor
@@ -53,14 +55,24 @@ def approve(request: Request, user: SignedInUser, form: PostedForm,
             request_id: int) -> Response:
     stage, acts_as = field(form, "stage"), field(form, "acts_as")
     try:
-        approve_request(core_of(request), web_actor(request, user), checked(request_id),
-                        stage or None, acts_as=acts_as or None)
+        approved = approve_request(core_of(request), web_actor(request, user),
+                                   checked(request_id), stage or None, acts_as=acts_as or None)
     except Invalid as error:
         return show_page(request, user, request_id, acts_as=acts_as, status_code=422,
                          approve_errors=error.details or {"acts_as": [error.description]})
-    done = ("It now waits for a provisioner." if stage == "manager" else
-            "The token was issued; its holder gets a one-time link.")
-    return redirect(f"/requests/{request_id}", f"You approved request #{request_id}. {done}")
+    return redirect(f"/requests/{request_id}",
+                    f"You approved request #{request_id}. {_what_next(approved)}")
+
+
+def _what_next(approved: AccessRequest) -> str:
+    if approved.state == RequestState.MANAGER_APPROVED:
+        return "It now waits for a provisioner."
+    if approved.kind != RequestKind.INTEGRATION:
+        return "The token was issued; its holder gets a one-time link."
+    if approved.client_kind == oauth.CONFIDENTIAL and approved.state == RequestState.ISSUED:
+        return "Its OAuth client was created; the holder gets the client secret through a " \
+            "one-time link."
+    return "Its OAuth client is ready; the holder was told."
 
 
 @router.get("/{request_id}/deny", response_class=HTMLResponse)

@@ -2,6 +2,12 @@
 
 The pages read through the request operations (who may see what, and which decision is open
 to the viewer, are theirs to say); the decisions themselves are in ``request_actions``.
+
+The form asks for an API token or an integration. The stylesheet hides the integration's
+fields (client kind, redirect URIs) while "API token" is chosen; without it they stay on the
+page under their own heading, so the plain form works either way. For an API token those
+fields do not apply and are not passed on (the client kind is a radio choice that always
+has a value); everything else goes to the operation as typed, which refuses what is wrong.
 """
 
 from __future__ import annotations
@@ -14,14 +20,15 @@ from fastapi.responses import HTMLResponse, Response
 
 from tokenry.domain.access_requests import (
     ADMIN_NOT_REQUIRED,
+    RequestKind,
     RequestState,
     denial_message,
 )
-from tokenry.domain.errors import Invalid, NotFound
+from tokenry.domain.errors import Forbidden, Invalid, NotFound
 from tokenry.domain.text import MAX_ID
 from tokenry.operations.calendar_feeds import calendar_feed_created, request_calendar
 from tokenry.operations.request_details import request_details
-from tokenry.operations.request_queries import own_requests, waiting_for
+from tokenry.operations.request_queries import own_requests, show_request, waiting_for
 from tokenry.operations.submit_request import Submission, submit_request
 from tokenry.operations.web_sessions import WebUser
 from tokenry.web.render import TEMPLATES, core_of, redirect, render
@@ -29,7 +36,7 @@ from tokenry.web.session import PostedForm, SignedInUser, WebRoute, field, web_a
 
 router = APIRouter(prefix="/requests", route_class=WebRoute, include_in_schema=False)
 FIELDS = ("service_name", "purpose", "use_case", "removal_date", "admin_justification",
-          "for_email", "extends_request_id")
+          "for_email", "extends_request_id", "kind", "scopes", "client_kind", "redirect_uris")
 STATES = {
     RequestState.SUBMITTED: ("Waiting for manager", "warn"),
     RequestState.MANAGER_APPROVED: ("Waiting for provisioner", "warn"),
@@ -68,9 +75,11 @@ def index(request: Request, user: SignedInUser) -> HTMLResponse:
 
 @router.get("/new", response_class=HTMLResponse)
 def new(request: Request, user: SignedInUser, extends: int | None = None) -> HTMLResponse:
-    values = {"admin_required": "yes"}
+    values = {"admin_required": "yes", "kind": RequestKind.API_TOKEN.value,
+              "client_kind": "confidential"}
     if extends is not None and 1 <= extends <= MAX_ID:
         values["extends_request_id"] = str(extends)
+        values.update(_asked_by(request, user, extends))
     return render(request, "request_new.html", {"values": values, "errors": {}}, user=user)
 
 
@@ -78,6 +87,7 @@ def new(request: Request, user: SignedInUser, extends: int | None = None) -> HTM
 def submit(request: Request, user: SignedInUser, form: PostedForm) -> Response:
     values = {name: field(form, name) for name in FIELDS}
     values["admin_required"] = "yes" if field(form, "admin_required") else ""
+    integration = values["kind"] == RequestKind.INTEGRATION
     unreadable: dict[str, list[str]] = {}
     removal = _parsed(values["removal_date"], date.fromisoformat, "removal_date",
                       "enter a date such as 2027-04-30", unreadable)
@@ -91,7 +101,10 @@ def submit(request: Request, user: SignedInUser, form: PostedForm) -> Response:
             use_case=values["use_case"] or None, removal_date=removal,
             admin_required=bool(values["admin_required"]),
             admin_justification=values["admin_justification"],
-            for_email=values["for_email"] or None, extends_request_id=extends))
+            for_email=values["for_email"] or None, extends_request_id=extends,
+            kind=values["kind"] or None, scopes=values["scopes"] or None,
+            client_kind=(values["client_kind"] or None) if integration else None,
+            redirect_uris=values["redirect_uris"].split() if integration else None))
     except (Invalid, NotFound) as error:
         errors = (error.details if isinstance(error, Invalid) else None) or \
             {"form": [error.description]}
@@ -99,6 +112,17 @@ def submit(request: Request, user: SignedInUser, form: PostedForm) -> Response:
             "values": values, "errors": {**errors, **unreadable}}, user=user, status_code=422)
     return redirect(f"/requests/{created.id}", f"Request #{created.id} was filed; your "
                     "manager has been asked to approve it.")
+
+
+def _asked_by(request: Request, user: WebUser, request_id: int) -> dict[str, str]:
+    """What the extended request asked for: an extension keeps it, so the form starts there."""
+    try:
+        extended = show_request(core_of(request), web_actor(request, user), request_id)
+    except (NotFound, Forbidden):
+        return {}  # the operation says why when the form is sent
+    return {"kind": extended.kind, "scopes": " ".join(extended.scopes or []),
+            "client_kind": extended.client_kind or "confidential",
+            "redirect_uris": "\n".join(extended.redirect_uris or [])}
 
 
 def _parsed(text: str, parse: Any, name: str, hint: str,
