@@ -16,6 +16,7 @@ from typing import Literal
 from sqlalchemy import select
 
 from tokenry.core import Core
+from tokenry.domain import oauth
 from tokenry.domain.access_requests import (
     LIVE,
     PENDING,
@@ -86,7 +87,7 @@ def request_details(core: Core, actor: Actor, request_id: int) -> RequestDetails
                                      holder_id=request.holder_id))
         may_resend = viewer is not None and (request.state in LIVE or request.state
                                              == RequestState.REVOKED) and _provisions(
-            viewer, request)
+            viewer, request) and request.client_kind != oauth.PUBLIC  # no secret to send
     issued = IssuedToken(token.display, token.active, token.expires_at) if token else None
     manager_id = request.manager_id or (requester.manager_id if requester else None)
     return RequestDetails(request=request, people=people, token=issued, history=history,
