@@ -5,6 +5,8 @@ provisioner's re-send that gives a new secret."""
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -15,7 +17,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from tests.conftest import Clock
-from tests.governance_people import PASSWORD, People, add_user, as_, cast, issue
+from tests.governance_people import PASSWORD, People, actor_of, add_user, as_, cast, issue
 from tests.test_governance import outbox
 from tests.test_web_sessions import sign_in
 from tokenry.core import Core
@@ -24,7 +26,11 @@ from tokenry.http.app import create_app
 from tokenry.jobs.runner import run_jobs
 from tokenry.operations.account_settings import update_account_settings
 from tokenry.operations.client_lifecycle import set_client_active
+from tokenry.operations.compliance_report import compliance_report
 from tokenry.operations.context import Actor
+from tokenry.operations.create_oauth_client import ClientFields, create_oauth_client
+from tokenry.operations.users import update_user
+from tokenry.present_csv import compliance_csv
 from tokenry.storage.models import (
     AccessRequest,
     AuditEvent,
@@ -308,3 +314,47 @@ def test_switching_a_client_off_revokes_its_tokens_and_they_stop_at_once(
         still = session.scalar(select(AccessRequest.state).where(
             AccessRequest.id == request["id"]))
     assert still in ("issued", "delivered")  # switching off alone closes no request
+
+
+def test_the_compliance_report_shows_clients_beside_tokens(
+        client: TestClient, core: Core, people: People, admin_actor: Actor, clock: Clock) -> None:
+    request = issue(client, people, removal_date=(clock.now.date() + timedelta(days=60))
+                    .isoformat(), **INTEGRATION)
+    retrieve(client, link_secrets(core, request["id"])[0])
+    bot = add_user(core, admin_actor, "second.bot@example.com")
+    update_account_settings(core, admin_actor, {"integration_bot": bot.email})
+    by_hand = create_oauth_client(core, actor_of(bot), ClientFields(
+        name="Zapier", identifier="zapier", allowed_scopes="tickets:read")).client
+
+    def report(**params: int) -> list[dict[str, Any]]:
+        answer = client.get("/api/v2/reports/compliance", params=params,
+                            headers=as_(people.provisioner))
+        assert answer.status_code == 200, answer.text
+        return list(answer.json()["compliance"]["findings"])
+
+    clients = [f for f in report(unused_days=0) if f["kind"] == "oauth_client"]
+    assert {(f["category"], f["oauth_client_id"]) for f in clients} == {
+        ("unapproved", by_hand.id), ("nonstandard_name", by_hand.id)}
+    assert {"identifier": "zapier", "scopes": ["tickets:read"], "removal_date": None,
+            "state": "active", "request_id": None, "token_id": None, "name": "Zapier",
+            "reason": "created by hand, without an integration request"
+            }.items() <= clients[0].items()
+
+    update_user(core, admin_actor, people.requester, suspended=True)
+    clock.now += timedelta(days=31)
+    made = request["oauth_client_id"]
+    mine = {f["category"]: f for f in report(unused_days=30) if f["oauth_client_id"] == made}
+    assert set(mine) == {"unused", "suspended_holder"}
+    assert people.requester in mine["suspended_holder"]["reason"]
+    assert mine["unused"]["request_id"] == request["id"]
+    assert mine["unused"]["removal_date"] == request["removal_date"]
+    assert mine["unused"]["identifier"] == f"request-{request['id']}-zendesk-export"
+
+    operation = compliance_report(core, admin_actor, unused_days=30)
+    rows = list(csv.DictReader(io.StringIO(compliance_csv(operation))))
+    row = next(r for r in rows if r["oauth_client_id"] == str(made) and r["category"] == "unused")
+    assert (row["kind"], row["scopes"], row["state"]) == ("oauth_client", "users:read", "active")
+    update_account_settings(core, admin_actor, {"inactivity_days": 30})
+    run_jobs(core, "send_weekly_compliance_report")
+    [weekly] = [n for n in outbox(core, "report.compliance_weekly") if n.channel == "webhook"]
+    assert "OAuth client Zapier" in weekly.body
