@@ -23,6 +23,7 @@ from tests.test_web_sessions import sign_in
 from tokenry.core import Core
 from tokenry.domain import delivery, sealed
 from tokenry.http.app import create_app
+from tokenry.jobs.dry_run import preview_jobs
 from tokenry.jobs.runner import run_jobs
 from tokenry.operations.account_settings import update_account_settings
 from tokenry.operations.client_lifecycle import set_client_active
@@ -358,3 +359,22 @@ def test_the_compliance_report_shows_clients_beside_tokens(
     run_jobs(core, "send_weekly_compliance_report")
     [weekly] = [n for n in outbox(core, "report.compliance_weekly") if n.channel == "webhook"]
     assert "OAuth client Zapier" in weekly.body
+
+
+def test_a_dry_run_past_the_removal_date_lists_the_switch_off_and_changes_nothing(
+        client: TestClient, core: Core, people: People, clock: Clock) -> None:
+    request = issue(client, people, **INTEGRATION)
+    made = client_row(core, request["oauth_client_id"])
+    assert made is not None and made.expires_at is not None
+    retrieve(client, link_secrets(core, request["id"])[0])
+    before = rows(core)
+    preview = preview_jobs(core, made.expires_at + timedelta(hours=1))
+    assert preview.report.counts["expire_clients"] == 1 and not preview.report.errors
+    said = [item.summary for item in preview.items]
+    assert any("Deactivated OAuth client" in s and made.identifier in s for s in said)
+    assert any(f"OAuth client {made.identifier}: has reached its removal date" in s
+               for s in said)
+    assert rows(core) == before
+    still = client_row(core, made.id)
+    assert still is not None and still.active
+    assert request_state(client, people, request["id"]) == "delivered"
