@@ -355,6 +355,12 @@ def test_the_compliance_report_shows_clients_beside_tokens(
     rows = list(csv.DictReader(io.StringIO(compliance_csv(operation))))
     row = next(r for r in rows if r["oauth_client_id"] == str(made) and r["category"] == "unused")
     assert (row["kind"], row["scopes"], row["state"]) == ("oauth_client", "users:read", "active")
+    assert sign_in(client, people.provisioner, PASSWORD).status_code == 303
+    page = client.get("/admin/compliance").text
+    assert f'href="/admin/oauth_clients/{by_hand.id}/edit">Zapier</a>' in page
+    assert "Tokens and clients without approval" in page and "<code>zapier</code>" in page
+    assert client.get("/admin/compliance.csv").text.startswith(
+        "category,kind,token_id,oauth_client_id,request_id,name,identifier,scopes,")
     update_account_settings(core, admin_actor, {"inactivity_days": 30})
     run_jobs(core, "send_weekly_compliance_report")
     [weekly] = [n for n in outbox(core, "report.compliance_weekly") if n.channel == "webhook"]
