@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from icalendar import Calendar
 from sqlalchemy import func, select
 
 from tests.conftest import Clock
@@ -384,3 +385,24 @@ def test_a_dry_run_past_the_removal_date_lists_the_switch_off_and_changes_nothin
     still = client_row(core, made.id)
     assert still is not None and still.active
     assert request_state(client, people, request["id"]) == "delivered"
+
+
+def test_the_provisioners_calendar_has_the_clients_removal_date(
+        client: TestClient, core: Core, people: People, clock: Clock) -> None:
+    removal = clock.now.date() + timedelta(days=12)
+    request = issue(client, people, removal_date=removal.isoformat(), **INTEGRATION)
+    secret = retrieve(client, link_secrets(core, request["id"])[0])
+    url = client.post("/api/v2/calendar_feed/rotate", headers=as_(people.provisioner)
+                      ).json()["calendar_feed"]["url"]
+    feed = Calendar.from_ical(client.get(url.removeprefix("http://testserver")).content)
+    events = {str(e["UID"]): e for e in feed.walk("VEVENT")}
+    event = events[f"oauth-client-{request['oauth_client_id']}@tokenry"]
+    assert event.decoded("DTSTART") == removal
+    assert str(event["SUMMARY"]).startswith("Remove integration: Ria Quest - ")
+    description = str(event["DESCRIPTION"])
+    assert f"request-{request['id']}-zendesk-export" in description
+    assert people.requester in description and f"/requests/{request['id']}" in description
+    assert secret not in description
+    one = client.get(f"/api/v2/access_requests/{request['id']}/calendar.ics",
+                     headers=as_(people.requester))
+    assert b"Remove integration for Zendesk export" in one.content
