@@ -146,7 +146,7 @@ def test_the_pages_show_what_was_asked_for_and_the_client_that_was_issued(
     client_id = stored(core, request_id).oauth_client_id
     assert client_id is not None
     issued = pat.get(f"/requests/{request_id}").text
-    assert "Re-send delivery" not in issued  # resend_delivery re-sends tokens only
+    assert "Re-send delivery" in issued  # a confidential client's secret can be re-sent
 
     ria = as_person(people.requester)
     page = ria.get(f"/requests/{request_id}").text

@@ -180,7 +180,7 @@ def test_the_compliance_page_and_its_csv(site: str, browser: Any, people: People
         group = page.get_by_role("region", name="Tokens bound to no user")
         assert group.locator("h2 .badge").inner_text() == "1"
         assert "Legacy export" in group.get_by_role("table").inner_text()
-        assert page.get_by_role("region", name="Tokens without approval").is_visible()
+        assert page.get_by_role("region", name="Tokens and clients without approval").is_visible()
         assert_accessible(page)
         screenshot(page, tmp_path, "compliance")
 

@@ -477,11 +477,20 @@ class CalendarFeedBody(Body):
 # -- reports, verification, health ------------------------------------------------------------
 
 class Finding(Body):
+    """One thing to question: an API token, an integration's OAuth client or a request."""
     category: Literal["unapproved", "nonstandard_name", "unused", "suspended_holder",
                       "unbound", "stale_request"]
+    kind: Literal["api_token", "oauth_client", "access_request"]
     token_id: int | None
+    oauth_client_id: int | None
     request_id: int | None
     name: str
+    identifier: str = Field(description="A token's truncated form, a client's identifier or "
+                                        "a request's number")
+    scopes: list[str] | None = Field(description="null: unscoped")
+    removal_date: str | None = Field(description="YYYY-MM-DD; null: none")
+    state: str = Field(description="active, expired (past its removal date, not yet "
+                                   "switched off), or a request's state")
     reason: str
 
 

@@ -57,7 +57,8 @@ class Identity:
 
 @dataclass(frozen=True, slots=True)
 class AccessTokenRecord:
-    """An OAuth access token, as the verifier caches it (None when revoked)."""
+    """An OAuth access token, as the verifier caches it (None when revoked or its client is
+    switched off); ``expires_at`` is the earlier of its own and its client's."""
 
     id: int
     account_id: int

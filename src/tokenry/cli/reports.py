@@ -12,7 +12,7 @@ import typer
 
 from tokenry.cli.common import AccountOption, AsOption, acting, open_core, out, table
 from tokenry.operations.compliance_report import ComplianceReport, compliance_report
-from tokenry.present_csv import COMPLIANCE_COLUMNS, compliance_csv
+from tokenry.present_csv import cells, compliance_csv
 
 app = typer.Typer(help="Governance reports.", no_args_is_help=True)
 
@@ -23,10 +23,14 @@ class Format(StrEnum):
     CSV = "csv"
 
 
+# the CSV's columns less the ids, which a terminal has no room for
+TABLE_COLUMNS = ("category", "kind", "name", "identifier", "scopes", "removal_date", "state",
+                 "reason")
+
+
 def _table(report: ComplianceReport) -> None:
     if report.findings:
-        table(COMPLIANCE_COLUMNS,
-              [[f.as_dict()[c] for c in COMPLIANCE_COLUMNS] for f in report.findings])
+        table(TABLE_COLUMNS, [[cells(f)[c] for c in TABLE_COLUMNS] for f in report.findings])
     else:
         out.print("No findings.")
     out.print(", ".join(f"{name}: {count}" for name, count in report.counts.items()),
@@ -53,8 +57,9 @@ def compliance(
         "account's inactivity_days; 0 skips the check).")] = None,
     as_email: AsOption = None, account: AccountOption = None,
 ) -> None:
-    """Tokens without approval, non-standard names, unused tokens, tokens of suspended users
-    and stale pending requests. Admins and provisioners only."""
+    """API tokens and integrations' OAuth clients without approval, with non-standard names,
+    unused or held by suspended users; unbound tokens; stale pending requests. Admins and
+    provisioners only."""
     with open_core() as core:
         report = compliance_report(core, acting(core, as_email, account), unused_days=unused_days)
     RENDERERS[output](report)

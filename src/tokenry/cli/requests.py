@@ -218,8 +218,10 @@ def cancel(request_id: RequestId, yes: YesOption = False, as_email: AsOption = N
 @app.command("resend")
 def resend(request_id: RequestId, yes: YesOption = False, as_email: AsOption = None,
            account: AccountOption = None, as_json: JsonOption = False) -> None:
-    """Re-send a token's delivery: the token gets a new secret and the holder a new link."""
-    confirm(f"Give request {request_id}'s token a new secret and send a new link?", yes)
+    """Re-send a token's or an integration's delivery: the token or confidential client gets
+    a new secret and the holder a new link."""
+    confirm(f"Give request {request_id}'s token or client a new secret and send a new link?",
+            yes)
     with open_core() as core:
         request = _json(core, resend_delivery(core, acting(core, as_email, account), request_id))
         emit(as_json, {"access_request": request}, lambda: out.print(

@@ -254,6 +254,9 @@ class RotatingRefreshGrant(RefreshTokenGrant):
         except grants.RefreshSpent:
             raise rfc6749_errors.InvalidGrantError("The refresh token was already used.") \
                 from None
+        except grants.ClientUnusable:
+            raise rfc6749_errors.InvalidClientError(
+                description="This client was switched off.") from None
         return token_response(minted)
 
     def revoke_old_credential(self, refresh_token: Refresh) -> None:
@@ -351,8 +354,12 @@ class TokenryServer(AuthorizationServer):
                 raise rfc6749_errors.UnauthorizedClientError(
                     "This client names no usable user to act as.")
             user = GrantUser(client.record.user_id)
-        minted = grants.issue_for_grant(
-            self.core, client.record, user_id=user.id, scopes=client.granted(scope),
-            grant_type=grant_type, family=user.family,
-            with_refresh=include_refresh_token and grant_type != "client_credentials")
+        try:
+            minted = grants.issue_for_grant(
+                self.core, client.record, user_id=user.id, scopes=client.granted(scope),
+                grant_type=grant_type, family=user.family,
+                with_refresh=include_refresh_token and grant_type != "client_credentials")
+        except grants.ClientUnusable:
+            raise rfc6749_errors.InvalidClientError(
+                description="This client was switched off.") from None
         return token_response(minted)

@@ -1,4 +1,5 @@
-"""What the jobs share: the scheduler's actor, the people to tell, and token deletion."""
+"""What the jobs share: the scheduler's actor, the people to tell, token and client deletion,
+and closing the request a token or client was issued for."""
 
 from __future__ import annotations
 
@@ -10,10 +11,11 @@ from tokenry.domain.audit import Action, SourceType
 from tokenry.notify import messages
 from tokenry.notify.outbox import enqueue
 from tokenry.operations._common import audit, token_label
+from tokenry.operations._oauth import client_label
 from tokenry.operations._requests import audit_request, provisioners, user
 from tokenry.operations.context import Actor
 from tokenry.operations.deny_request import close
-from tokenry.storage.models import AccessRequest, ApiToken, User
+from tokenry.storage.models import AccessRequest, ApiToken, OAuthClient, User
 
 
 def scheduler(account_id: int) -> Actor:
@@ -42,15 +44,41 @@ def delete_token(session: Session, core: Core, token: ApiToken, why: str) -> Non
     session.delete(token)
 
 
-def close_live_request(session: Session, core: Core, token: ApiToken,
+def client_holder_and_provisioners(session: Session, client: OAuthClient) -> list[User]:
+    """The provisioners and the holder of the request the client was issued for."""
+    people = provisioners(session, client.account_id)
+    request = session.get(AccessRequest, client.access_request_id) \
+        if client.access_request_id is not None else None
+    holder = user(session, request.holder_id) if request is not None else None
+    if holder is not None and all(p.id != holder.id for p in people):
+        people.append(holder)
+    return people
+
+
+def delete_client(session: Session, core: Core, client: OAuthClient, why: str) -> None:
+    """Delete a switched-off client for good (its tokens and codes go with it), audited and
+    announced."""
+    actor = scheduler(client.account_id)
+    audit(session, core, actor, action=Action.DESTROY, source_type=SourceType.OAUTH_CLIENT,
+          source_id=client.id, source_label=client_label(client),
+          changes={"name": [client.name, None]},
+          description=f"Deleted OAuth client {client_label(client)} ({why})")
+    enqueue(session, core, client.account_id,
+            messages.client_event(client, "deleted", "deleted", f"was deleted: {why}", None),
+            client_holder_and_provisioners(session, client))
+    session.delete(client)
+
+
+def close_live_request(session: Session, core: Core, issued: ApiToken | OAuthClient,
                        state: RequestState) -> None:
-    """Move the token's request, if it is still live, to ``expired`` or ``revoked``."""
-    if token.access_request_id is None:
+    """Move the request of a token or client, if it is still live, to ``expired`` or
+    ``revoked``."""
+    if issued.access_request_id is None:
         return
-    request = session.get(AccessRequest, token.access_request_id, with_for_update=True)
+    request = session.get(AccessRequest, issued.access_request_id, with_for_update=True)
     if request is None or request.state not in LIVE:
         return
-    old, actor = request.state, scheduler(token.account_id)
+    old, actor = request.state, scheduler(issued.account_id)
     close(core, actor, request, state, None)
     audit_request(session, core, actor, request, Action.EXPIRE,
                   f"Request #{request.id} is {state.value}", state=[old, state.value])

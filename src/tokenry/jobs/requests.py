@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
 
 from tokenry.core import Core
 from tokenry.domain.access_requests import PENDING, STALE_REASON, RequestState
@@ -20,8 +21,15 @@ from tokenry.operations._requests import (
     provisioners,
     user,
 )
+from tokenry.operations.client_lifecycle import set_client_active
 from tokenry.operations.deny_request import close
-from tokenry.storage.models import AccessRequest, ApiToken, Delivery, Notification
+from tokenry.storage.models import (
+    AccessRequest,
+    ApiToken,
+    Delivery,
+    Notification,
+    OAuthClient,
+)
 
 
 def close_stale_requests(core: Core, account_id: int, policy: AccountSettings) -> int:
@@ -43,7 +51,8 @@ def close_stale_requests(core: Core, account_id: int, policy: AccountSettings) -
 
 
 def lapse_unread_deliveries(core: Core, account_id: int, policy: AccountSettings) -> int:
-    """A link nobody opened in time: destroy the secret, deactivate the token, tell people."""
+    """A link nobody opened in time: destroy the secret, switch off the token or client it
+    delivered, close its request as revoked, tell people."""
     now = core.clock()
     with core.db.transaction() as session:
         lapsed = list(session.scalars(select(Delivery).where(
@@ -52,19 +61,38 @@ def lapse_unread_deliveries(core: Core, account_id: int, policy: AccountSettings
             Delivery.expires_at <= now).with_for_update()))
         for found in lapsed:
             found.lapsed_at, found.ciphertext = now, None
-            token = session.get(ApiToken, found.token_id, with_for_update=True)
+            switched_off = _switch_off_delivered(session, core, found)
+            if switched_off is None:
+                continue
+            what, data = switched_off
             request = session.get(AccessRequest, found.access_request_id) \
                 if found.access_request_id else None
-            if token is None:
-                continue
-            set_token_active(session, core, scheduler(account_id), token, False,
-                             "its delivery link expired unread")
-            close_live_request(session, core, token, RequestState.REVOKED)
             if request is not None:
                 notify(session, core, request, messages.delivery_lapsed(
-                    request, link_of(core, request), token),
+                    request, link_of(core, request), what, found.id, data),
                     [*provisioners(session, account_id), user(session, request.requester_id)])
     return len(lapsed)
+
+
+def _switch_off_delivered(session: Session, core: Core,
+                          found: Delivery) -> tuple[str, dict[str, object]] | None:
+    """Switch off what ``found`` delivered and close its request; say what it was."""
+    actor, why = scheduler(found.account_id), "its delivery link expired unread"
+    if found.oauth_client_id is not None:
+        client = session.get(OAuthClient, found.oauth_client_id, with_for_update=True)
+        if client is None:
+            return None
+        set_client_active(session, core, actor, client, False, why)
+        close_live_request(session, core, client, RequestState.REVOKED)
+        return (f"OAuth client {client.identifier}",
+                {"oauth_client_id": client.id, "identifier": client.identifier})
+    token = session.get(ApiToken, found.token_id, with_for_update=True) \
+        if found.token_id is not None else None
+    if token is None:
+        return None
+    set_token_active(session, core, actor, token, False, why)
+    close_live_request(session, core, token, RequestState.REVOKED)
+    return f"token {token.display}", {"token_id": token.id}
 
 
 def retire_extended_tokens(core: Core, account_id: int, policy: AccountSettings) -> int:

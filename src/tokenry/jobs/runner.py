@@ -20,6 +20,7 @@ from tokenry.core import Core
 from tokenry.domain.errors import Invalid
 from tokenry.domain.settings import AccountSettings
 from tokenry.jobs import (
+    clients,
     expiry,
     inactivity,
     oauth_cleanup,
@@ -45,9 +46,12 @@ JOBS: dict[str, Job] = {
     "retire_extended_tokens": requests.retire_extended_tokens,
     "send_expiry_reminders": expiry.send_expiry_reminders,
     "expire_tokens": expiry.expire_tokens,
+    "send_client_expiry_reminders": clients.send_client_expiry_reminders,
+    "expire_clients": clients.expire_clients,
     "warn_before_inactivity": reminders.warn_before_inactivity,
     "deactivate_unused": inactivity.deactivate_unused,
     "delete_expired_after_grace": expiry.delete_expired_after_grace,
+    "delete_expired_clients_after_grace": clients.delete_expired_clients_after_grace,
     "delete_long_deactivated": inactivity.delete_long_deactivated,
     "send_weekly_compliance_report": weekly_report.send_weekly_compliance_report,
     "purge_old_notifications": requests.purge_old_notifications,

@@ -8,9 +8,11 @@ from tokenry.jobs._shared import scheduler
 from tokenry.notify import messages
 from tokenry.notify.outbox import enqueue
 from tokenry.operations._requests import base_url, provisioners
-from tokenry.operations.compliance_report import compliance_report
+from tokenry.operations.compliance_report import Kind, compliance_report
 
 TOP_ITEMS = 10
+KINDS = {Kind.API_TOKEN: "API token", Kind.OAUTH_CLIENT: "OAuth client",
+         Kind.ACCESS_REQUEST: "request"}
 
 
 def send_weekly_compliance_report(core: Core, account_id: int, policy: AccountSettings) -> int:
@@ -19,7 +21,7 @@ def send_weekly_compliance_report(core: Core, account_id: int, policy: AccountSe
     year, week, _ = core.clock().isocalendar()
     label = f"{year}-W{week:02d}"
     report = compliance_report(core, scheduler(account_id))
-    top = [f"{f.category.value.replace('_', ' ')}: {f.name} ({f.reason})"
+    top = [f"{f.category.value.replace('_', ' ')}: {KINDS[f.kind]} {f.name} ({f.reason})"
            for f in report.findings[:TOP_ITEMS]]
     link = f"{base_url(core, account_id)}/admin/compliance"
     with core.db.transaction() as session:

@@ -8,7 +8,7 @@ from datetime import datetime
 from tokenry.domain.access_requests import RequestKind
 from tokenry.domain.timefmt import iso
 from tokenry.notify.outbox import Attachment, Message
-from tokenry.storage.models import AccessRequest, ApiToken, User
+from tokenry.storage.models import AccessRequest, ApiToken, OAuthClient, User
 
 
 def _request_data(request: AccessRequest, link: str) -> dict[str, object]:
@@ -110,13 +110,17 @@ def integration_ready(request: AccessRequest, link: str, identifier: str) -> Mes
         _request_data(request, link) | {"client_identifier": identifier})
 
 
-def delivery_lapsed(request: AccessRequest, link: str, token: ApiToken) -> Message:
+def delivery_lapsed(request: AccessRequest, link: str, what: str, delivery_id: int,
+                    data: dict[str, object]) -> Message:
+    """``what`` was switched off (``token tkry_ab******``, ``OAuth client request-3-sync``);
+    keyed by the delivery, so a re-sent link that lapses too is told again."""
     return Message(
-        "delivery.expired_unread", f"request:{request.id}:delivery_lapsed",
+        "delivery.expired_unread", f"request:{request.id}:delivery_lapsed:{delivery_id}",
         f"Delivery link for request #{request.id} expired unread",
-        f"Nobody opened the delivery link for request #{request.id}; token {token.display} "
-        f"was deactivated. Issue a new request if it is still needed.\n{link}",
-        _request_data(request, link) | {"token_id": token.id})
+        f"Nobody opened the delivery link for request #{request.id}; {what} "
+        f"was deactivated. A provisioner can re-send it, or file a new request if it is still "
+        f"needed.\n{link}",
+        _request_data(request, link) | data)
 
 
 def token_event(token: ApiToken, event: str, key_suffix: str, headline: str,
@@ -129,6 +133,20 @@ def token_event(token: ApiToken, event: str, key_suffix: str, headline: str,
         f"{f' ({iso(when)})' if when else ''}.",
         {"token_id": token.id, "token": token.display, "description": token.description,
          "expires_at": iso(token.expires_at)})
+
+
+def client_event(client: OAuthClient, event: str, key_suffix: str, headline: str,
+                 when: datetime | None) -> Message:
+    """expiring soon / expired / deleted, about one integration's OAuth client. Keyed by the
+    removal date too: an extension keeps the client, and its new date is warned of again."""
+    ends = client.expires_at.date().isoformat() if client.expires_at else "never"
+    return Message(
+        f"oauth_client.{event}", f"oauth_client:{client.id}:{ends}:{key_suffix}",
+        f"OAuth client {client.identifier}: {headline}",
+        f"OAuth client {client.identifier} ({client.name}) {headline}"
+        f"{f' ({iso(when)})' if when else ''}.",
+        {"oauth_client_id": client.id, "identifier": client.identifier, "name": client.name,
+         "access_request_id": client.access_request_id, "expires_at": iso(client.expires_at)})
 
 
 def weekly_compliance(week: str, counts: dict[str, int], top: list[str], link: str) -> Message:

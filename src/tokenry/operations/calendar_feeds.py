@@ -17,13 +17,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tokenry.core import Core
+from tokenry.domain.access_requests import RequestKind
 from tokenry.domain.audit import Action, SourceType
 from tokenry.domain.errors import Forbidden, NotFound
 from tokenry.domain.users import Role, may_sign_in
 from tokenry.operations._common import acting_user, audit
 from tokenry.operations._requests import find_request, link_of, request_link
 from tokenry.operations.context import Actor
-from tokenry.storage.models import AccessRequest, ApiToken, CalendarFeed, User
+from tokenry.storage.models import AccessRequest, ApiToken, CalendarFeed, OAuthClient, User
 
 SOURCE_TYPE = SourceType.CALENDAR_FEED
 PRODID = "-//tokenry//API token removal dates//EN"
@@ -68,7 +69,8 @@ def calendar_feed_created(core: Core, actor: Actor) -> datetime | None:
 
 
 def calendar_feed(core: Core, secret: str) -> bytes:
-    """Every removal date of the feed owner's account, one all-day event per token."""
+    """Every removal date of the feed owner's account, one all-day event per token and per
+    integration's OAuth client."""
     with core.db.read() as session:
         feed = session.scalar(select(CalendarFeed).where(
             CalendarFeed.secret_hash == core.hasher.hash(secret)))
@@ -78,11 +80,22 @@ def calendar_feed(core: Core, secret: str) -> bytes:
         tokens = list(session.scalars(select(ApiToken).where(
             ApiToken.account_id == owner.account_id, ApiToken.expires_at.is_not(None),
         ).order_by(ApiToken.expires_at, ApiToken.id)))
-        holders = _users(session, {t.user_id for t in tokens if t.user_id is not None})
+        clients = list(session.scalars(select(OAuthClient).where(
+            OAuthClient.account_id == owner.account_id, OAuthClient.expires_at.is_not(None),
+        ).order_by(OAuthClient.expires_at, OAuthClient.id)))
+        requests = {r.id: r for r in session.scalars(select(AccessRequest).where(
+            AccessRequest.id.in_({c.access_request_id for c in clients
+                                  if c.access_request_id is not None})))}
+        holders = _users(session, {t.user_id for t in tokens if t.user_id is not None}
+                         | {r.holder_id for r in requests.values()})
     calendar = _calendar(f"removals-{owner.account_id}@tokenry", "tokenry: API token removals")
     for token in tokens:
         holder = holders.get(token.user_id) if token.user_id is not None else None
         calendar.add_component(_token_event(core, token, holder))
+    for client in clients:
+        request = requests.get(client.access_request_id or 0)
+        holder = holders.get(request.holder_id) if request is not None else None
+        calendar.add_component(_client_event(core, client, holder))
     return _ical(calendar)
 
 
@@ -102,7 +115,8 @@ def request_calendar(core: Core, actor: Actor, request_id: int) -> bytes:
                          f"tokenry: access request {request.id}")
     calendar.add_component(_event(core, uid=f"request-{request.id}@tokenry",
                                   day=request.removal_date, url=link, lines=lines,
-                                  summary=f"Remove API token for {request.service_name}"))
+                                  summary=f"Remove {RequestKind(request.kind).label} for "
+                                          f"{request.service_name}"))
     return _ical(calendar)
 
 
@@ -153,6 +167,21 @@ def _token_event(core: Core, token: ApiToken, holder: User | None) -> Event:
                   day=token.expires_at.astimezone(UTC).date(),
                   summary=f"Remove API token: {token.description or token.display}",
                   remind=token.active)
+
+
+def _client_event(core: Core, client: OAuthClient, holder: User | None) -> Event:
+    assert client.expires_at is not None
+    lines = [f"OAuth client: {client.identifier}",
+             f"Expires: {client.expires_at.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC",
+             f"Holder: {_person(holder)}",
+             f"Status: {'active' if client.active else 'switched off'}"]
+    link = None
+    if client.access_request_id is not None:
+        link = request_link(core, client.account_id, client.access_request_id)
+        lines.insert(1, f"Access request: {link}")
+    return _event(core, uid=f"oauth-client-{client.id}@tokenry", url=link, lines=lines,
+                  day=client.expires_at.astimezone(UTC).date(),
+                  summary=f"Remove integration: {client.name}", remind=client.active)
 
 
 def _event(core: Core, *, uid: str, day: date, summary: str, lines: list[str],

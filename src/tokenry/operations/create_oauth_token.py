@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from tokenry.core import Core
 from tokenry.domain import oauth
-from tokenry.domain.errors import Invalid
+from tokenry.domain.errors import Conflict, Invalid
 from tokenry.domain.scopes import beyond
 from tokenry.operations._oauth import ceiling, find_client, require_client_admin
+from tokenry.operations.client_lifecycle import usable
 from tokenry.operations.context import Actor
 from tokenry.operations.issue_oauth_token import MintedToken, mint
 from tokenry.storage.queries import account_settings
@@ -19,7 +20,10 @@ def create_oauth_token(core: Core, actor: Actor, client_id: int,
         require_client_admin(session, actor, "create OAuth tokens")
         if actor.user_id is None:
             raise Invalid.field("user_id", "a token acts as a user; sign in as one")
-        client = find_client(session, actor, client_id)
+        client = find_client(session, actor, client_id, lock=True)
+        if not usable(client, core.clock()):
+            raise Conflict(f"OAuth client {client.identifier} is switched off or past its "
+                           "removal date; it gets no new tokens.")
         try:
             granted = oauth.granted_scopes(scopes, client.allowed_scopes,
                                            ceiling(account_settings(session, actor.account_id)))

@@ -14,12 +14,14 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
 
 from tokenry.core import Core
 from tokenry.domain import oauth, token_format
 from tokenry.domain.audit import Action
 from tokenry.domain.users import may_sign_in
 from tokenry.operations._oauth import Lifetimes, ceiling, lifetimes
+from tokenry.operations.client_lifecycle import usable
 from tokenry.operations.context import Actor
 from tokenry.operations.issue_oauth_token import MintedToken, mint
 from tokenry.operations.revoke_oauth_token import revoke, revoke_family
@@ -70,10 +72,12 @@ def _client_actor(account_id: int, client_id: int, user_id: int | None,
 
 
 def find_grant_client(core: Core, account_id: int, identifier: str) -> ClientRecord | None:
+    """The client ``identifier`` names, while it may authenticate: a switched-off client, or
+    one past its removal date, is as unknown as none (``invalid_client``)."""
     with core.db.read() as session:
         client = session.scalar(select(OAuthClient).where(
             OAuthClient.account_id == account_id, OAuthClient.identifier == identifier))
-        if client is None:
+        if client is None or not usable(client, core.clock()):
             return None
         return ClientRecord(
             id=client.id, account_id=client.account_id, identifier=client.identifier,
@@ -160,8 +164,7 @@ def issue_for_grant(core: Core, client: ClientRecord, *, user_id: int, scopes: l
                     grant_type: str, with_refresh: bool,
                     family: str | None = None) -> MintedToken:
     with core.db.transaction() as session:
-        row = session.get(OAuthClient, client.id)
-        assert row is not None
+        row = _locked_usable_client(session, core, client)
         actor = _client_actor(client.account_id, client.id, user_id, client.identifier)
         return mint(session, core, actor, row, user_id=user_id, scopes=scopes,
                     grant_type=grant_type, with_refresh=with_refresh, family=family)
@@ -189,17 +192,30 @@ class RefreshSpent(Exception):
     """Another request rotated this refresh token first."""
 
 
+class ClientUnusable(Exception):
+    """The client was switched off, or reached its removal date, during the request."""
+
+
+def _locked_usable_client(session: Session, core: Core, client: ClientRecord) -> OAuthClient:
+    """The client's row, locked: switching it off locks it too, so a token is never minted
+    beside a switch-off that would miss it."""
+    row = session.scalar(select(OAuthClient).where(OAuthClient.id == client.id)
+                         .with_for_update())
+    if row is None or not usable(row, core.clock()):
+        raise ClientUnusable
+    return row
+
+
 def rotate(core: Core, client: ClientRecord, old: RefreshRecord,
            scopes: list[str]) -> MintedToken:
     """Spend ``old`` and issue its successor in the same family, in one transaction."""
     with core.db.transaction() as session:
+        client_row = _locked_usable_client(session, core, client)
         row = session.scalar(select(OAuthToken).where(OAuthToken.id == old.id)
                              .with_for_update())
         if row is None or row.refreshed_at is not None or row.revoked_at is not None:
             raise RefreshSpent
         row.refreshed_at = core.clock()
-        client_row = session.get(OAuthClient, client.id)
-        assert client_row is not None
         actor = _client_actor(client.account_id, client.id, old.user_id, client.identifier)
         return mint(session, core, actor, client_row, user_id=old.user_id, scopes=scopes,
                     grant_type="refresh_token", with_refresh=True, family=old.family,
@@ -232,9 +248,10 @@ def token_facts(core: Core, account_id: int, secret: str) -> TokenFacts | None:
             return None
         is_refresh = row.access_hash != digest
         expiry = row.refresh_expires_at if is_refresh else row.expires_at
-        active = row.revoked_at is None and expiry is not None and expiry > core.clock() \
-            and not (is_refresh and row.refreshed_at is not None)
         owner = session.get(OAuthClient, row.client_id)
+        active = row.revoked_at is None and expiry is not None and expiry > core.clock() \
+            and not (is_refresh and row.refreshed_at is not None) \
+            and owner is not None and usable(owner, core.clock())
         user = session.get(User, row.user_id)
         account = session.get(Account, row.account_id)
         return TokenFacts(

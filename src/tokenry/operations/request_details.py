@@ -17,6 +17,7 @@ from typing import Literal
 from sqlalchemy import select
 
 from tokenry.core import Core
+from tokenry.domain import oauth
 from tokenry.domain.access_requests import (
     LIVE,
     PENDING,
@@ -96,9 +97,10 @@ def request_details(core: Core, actor: Actor, request_id: int) -> RequestDetails
         may_cancel = viewer is not None and request.state in PENDING and _allowed(
             lambda: check_can_cancel(actor_id=viewer.id, requester_id=request.requester_id,
                                      holder_id=request.holder_id))
-        # only a token is re-sent (an integration's secret is regenerated on its client)
-        may_resend = viewer is not None and token is not None and (
-            request.state in LIVE or request.state == RequestState.REVOKED) and _provisions(
+        # a token, or a confidential client's secret (a public client has none to send)
+        may_resend = viewer is not None and (
+            token is not None or (client is not None and client.kind == oauth.CONFIDENTIAL)
+        ) and (request.state in LIVE or request.state == RequestState.REVOKED) and _provisions(
             viewer, request)
     issued = IssuedToken(token.display, token.active, token.expires_at) if token else None
     made = IssuedClient(client.id, client.identifier, client.active, client.expires_at) \

@@ -61,7 +61,7 @@ def list_tokens(request: Request, core: CoreDep, actor: CurrentActor, paging: Pa
 
 @router.post("", status_code=201, summary="Create an OAuth token for a client, acting as "
              "you (the full token is shown once)", operation_id="createOAuthToken",
-             responses=answers(schemas.OAuthTokenBody, 403, 404, 422, status=201,
+             responses=answers(schemas.OAuthTokenBody, 403, 404, 409, 422, status=201,
                                headers={**LOCATION, **NO_STORE}))
 def create_token(request: Request, response: Response, core: CoreDep, actor: CurrentActor,
                  body: TokenBody) -> dict[str, Any]:

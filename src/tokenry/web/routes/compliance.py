@@ -19,14 +19,18 @@ from tokenry.web.session import SignedInUser, WebRoute, web_actor
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
 HEADINGS = {
     Category.UNAPPROVED: (
-        "Tokens without approval",
-        "Active tokens issued neither for an access request nor as an exception."),
+        "Tokens and clients without approval",
+        "Active tokens issued neither for an access request nor as an exception, and active "
+        "OAuth clients made for no live integration request."),
     Category.NONSTANDARD_NAME: (
         "Names outside the naming standard",
-        "An auditor cannot tell from the name whom or what a token is for."),
-    Category.UNUSED: ("Unused tokens", "Active tokens not used for longer than the limit."),
-    Category.SUSPENDED_HOLDER: ("Tokens of suspended users",
-                                "Bound to a user who can no longer sign in."),
+        "An auditor cannot tell from the name whom or what a token or client is for."),
+    Category.UNUSED: ("Unused tokens and clients",
+                      "Active tokens, and active clients none of whose tokens was used, idle "
+                      "for longer than the limit."),
+    Category.SUSPENDED_HOLDER: ("Held by suspended users",
+                                "Tokens bound to, and clients held by or acting as, a user who "
+                                "can no longer sign in."),
     Category.UNBOUND: ("Tokens bound to no user",
                        "They act as whatever email is typed with them."),
     Category.STALE_REQUEST: ("Requests waiting too long",

@@ -30,7 +30,8 @@ CONFIRM = {
     "cancel": ("Cancel this request?", "Cancel request",
                "Nobody will be asked to decide on it any more. File a new one if you need to."),
     "resend_delivery": ("Re-send the delivery?", "Re-send",
-                        "The token gets a new secret at once (the old one stops working) and "
+                        "The token, or the integration's client, gets a new secret at once (the "
+                        "old one stops working) and "
                         "the holder gets a new one-time link."),
 }
 
