@@ -108,6 +108,10 @@ def test_an_integration_request_becomes_a_client_of_the_bot_with_exactly_its_sco
     assert made.redirect_uris == [CALLBACK] and made.access_request_id == request["id"]
     assert made.expires_at == datetime(removal.year, removal.month, removal.day, 23, 59, 59,
                                        tzinfo=UTC)
+    shown_client = client.get(f"/api/v2/oauth/clients/{made.id}",
+                              headers=as_(people.provisioner)).json()["client"]
+    assert shown_client["active"] is True and shown_client["access_request_id"] == request["id"]
+    assert shown_client["expires_at"] == f"{removal.isoformat()}T23:59:59Z"
     # the audit log names both: the provisioner acted, the client was made as the bot
     created = client.get("/api/v2/audit_logs?filter[source_type]=oauth_client",
                          headers=as_(people.provisioner)).json()["audit_logs"]

@@ -55,6 +55,8 @@ def oauth_client_json(client: OAuthClient, *, secret: str | None = None,
         "secret": secret if secret is not None else client.secret_display,
         "user_id": client.user_id, "access_token_seconds": client.access_token_seconds,
         "refresh_token_seconds": client.refresh_token_seconds,
+        "active": client.active, "expires_at": iso(client.expires_at),
+        "access_request_id": client.access_request_id,
         "created_at": iso(client.created_at), "updated_at": iso(client.updated_at),
     }
 

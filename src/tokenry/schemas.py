@@ -293,7 +293,9 @@ class AccountSettingsBody(Body):
 class OAuthClient(Body):
     """Zendesk's OAuth client. ``secret`` is the full secret only in the create and
     generate_secret answers (confidential clients); elsewhere ``tkryos_3jdk********`` or
-    null. ``allowed_scopes`` and the lifetimes are tokenry's."""
+    null. ``allowed_scopes``, the lifetimes, ``active``, ``expires_at`` and
+    ``access_request_id`` are tokenry's: a client issued for an integration request lives
+    until the request's removal date, then is switched off (``active`` false)."""
     id: int
     url: str | None
     name: str
@@ -305,6 +307,9 @@ class OAuthClient(Body):
     user_id: int | None
     access_token_seconds: int | None
     refresh_token_seconds: int | None
+    active: bool
+    expires_at: DateTime | None
+    access_request_id: int | None
     created_at: DateTime
     updated_at: DateTime
 
