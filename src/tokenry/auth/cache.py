@@ -23,12 +23,16 @@ class TTLCache:
             return MISSING
         return entry[1]
 
-    def put(self, key: Hashable, value: Any) -> None:
-        if self._ttl <= 0:
+    def put(self, key: Hashable, value: Any, *, within: float | None = None) -> None:
+        """Keep ``value`` for the TTL, or for ``within`` seconds when that is sooner (a value
+        that stops being true at a known moment, such as an expiring credential's identity,
+        then needs no check of its own on every hit)."""
+        lifetime = self._ttl if within is None else min(self._ttl, within)
+        if lifetime <= 0:
             return
         if len(self._entries) >= self._max:
             self._entries.clear()  # crude but bounded; a full reload costs one query per key
-        self._entries[key] = (self._clock() + self._ttl, value)
+        self._entries[key] = (self._clock() + lifetime, value)
 
     def clear(self) -> None:
         self._entries.clear()
