@@ -251,23 +251,34 @@ def test_tokenry_unreachable_answers_503_and_lets_nothing_through(
 
 
 @pytest.mark.parametrize("settings_overrides", [{"auth_failure_limit": 2}])
-def test_tokenry_throttling_comes_back_as_429_with_its_retry_after(
-    tokenry_url: str, service: Service, admin_secret: str
+@pytest.mark.parametrize("forward_client", [True, False])
+def test_tokenry_throttling_comes_back_as_429_for_the_caller_that_failed(
+    tokenry_url: str, service: Service, admin_secret: str, forward_client: bool
 ) -> None:
-    middleware = TokenryMiddleware(service.app, tokenry_url)
+    """tokenry's test server believes X-Forwarded-For from loopback (uvicorn's default), as
+    a deployment would with ``forwarded_allow_ips`` naming the service."""
+    middleware = TokenryMiddleware(service.app, tokenry_url, forward_client=forward_client)
     good = basic(ADMIN_EMAIL, admin_secret)
 
-    async def scenario(client: httpx.AsyncClient) -> None:
-        statuses = [(await client.get("/x", headers=basic(ADMIN_EMAIL, f"wrong{n}"))).status_code
+    async def get(address: str, headers: dict[str, str]) -> httpx.Response:
+        transport = httpx.ASGITransport(app=middleware, client=(address, 4000))
+        async with httpx.AsyncClient(transport=transport, base_url="http://s.test") as client:
+            return await client.get("/x", headers=headers)
+
+    async def main() -> None:
+        statuses = [(await get("10.0.0.1", basic(ADMIN_EMAIL, f"wrong{n}"))).status_code
                     for n in range(3)]
         assert statuses == [401, 401, 429]
-        throttled = await client.get("/x", headers=good)
+        throttled = await get("10.0.0.1", good)
         assert throttled.status_code == 429
         assert int(throttled.headers["Retry-After"]) > 0
-        assert len(middleware.cache) == 2  # the two 401s; no 429 is kept
+        other = await get("10.0.0.2", good)
+        assert other.status_code == (200 if forward_client else 429)
+        assert len(middleware.cache) == (3 if forward_client else 2)  # never a 429
+        await middleware.aclose()
 
-    run(middleware, scenario)
-    assert service.seen == []
+    asyncio.run(main())
+    assert service.seen == (["/x"] if forward_client else [])
 
 
 def test_the_account_is_the_requests_host_or_a_fixed_one(

@@ -13,10 +13,14 @@ with the identity in ``request.state.tokenry`` (a :class:`TokenryIdentity`). Ans
     503   tokenry unreachable, slow or answering something else: fail closed, never through
 
 The account is the one tokenry picks from the Host header: the request's own by default, or
-``account_host`` for a fixed one. Answers are kept in a bounded LRU (``max_entries``) for
-``ttl`` seconds (tokenry's own default, 2 s), a refusal for at most ``refusal_ttl`` (1 s), an
-expiring credential no longer than its ``expires_at`` when tokenry reports one; concurrent
-requests with the same credential wait for one remote call. Keys are keyed BLAKE2 digests, so
+``account_host`` for a fixed one. The caller's address goes along as ``X-Forwarded-For``
+(``forward_client``), so a tokenry that trusts this service (``forwarded_allow_ips``) throttles
+the caller that fails, not every caller of the service.
+
+Answers are kept in a bounded LRU (``max_entries``) for ``ttl`` seconds (tokenry's own
+default, 2 s), a refusal for at most ``refusal_ttl`` (1 s), an expiring credential no longer
+than its ``expires_at`` when tokenry reports one; concurrent requests with the same credential
+wait for one remote call. Keys are keyed BLAKE2 digests, so
 the cache never holds a secret. This module imports nothing from the server.
 """
 
@@ -100,7 +104,8 @@ class TokenryMiddleware:
 
     def __init__(self, app: ASGIApp, tokenry_url: str, *, scope: str | None = None,
                  paths: Mapping[str, str | None] | None = None,
-                 account_host: str | None = None, ttl: float = 2.0,
+                 account_host: str | None = None, forward_client: bool = True,
+                 ttl: float = 2.0,
                  refusal_ttl: float = 1.0, max_entries: int = 10_000,
                  timeout: float = 5.0, max_connections: int = 100,
                  transport: httpx.AsyncBaseTransport | None = None) -> None:
@@ -112,6 +117,7 @@ class TokenryMiddleware:
         # Longest prefix first, so "/admin/keys" can ask more than "/admin".
         self.paths = sorted((paths or {}).items(), key=lambda item: -len(item[0]))
         self.account_host = account_host
+        self.forward_client = forward_client
         self.ttl = ttl
         self.refusal_ttl = min(refusal_ttl, ttl)
         self.cache = _LRU(max_entries)
@@ -174,6 +180,8 @@ class TokenryMiddleware:
             return _UNAUTHENTICATED
         host = self.account_host or host or ""
         needed = self.required_scope(scope["path"])
+        client = scope.get("client")
+        source = str(client[0]) if client and self.forward_client else None
         key = hashlib.blake2b("\n".join((host, needed or "", authorization)).encode("latin-1"),
                               key=self._key, digest_size=32).digest()
         cached = self.cache.get(key, time.monotonic())
@@ -181,18 +189,20 @@ class TokenryMiddleware:
             return cached
         task = self._in_flight.get(key)
         if task is None:
-            task = asyncio.ensure_future(self._remote(key, host, needed, authorization))
+            task = asyncio.ensure_future(self._remote(key, host, needed, authorization, source))
             self._in_flight[key] = task
             task.add_done_callback(lambda _: self._in_flight.pop(key, None))
         # Shielded: one caller going away must not cancel the answer the others wait for.
         return await asyncio.shield(task)
 
-    async def _remote(self, key: bytes, host: str, needed: str | None,
-                      authorization: str) -> _Answer:
+    async def _remote(self, key: bytes, host: str, needed: str | None, authorization: str,
+                      source: str | None) -> _Answer:
         started = time.monotonic()
         headers = {"Authorization": authorization, "Accept": "application/json"}
         if host:
             headers["Host"] = host
+        if source is not None:  # only the first caller's: a cached answer is anyone's
+            headers["X-Forwarded-For"] = source
         try:
             response = await self._http().get(
                 self.verify_url, headers=headers,
