@@ -16,7 +16,9 @@ import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
+from starlette.testclient import TestClient
+from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from tests.conftest import ADMIN_EMAIL, basic
 from tests.live import free_port, live_server
@@ -347,3 +349,23 @@ def test_an_app_served_by_uvicorn_is_guarded_and_closes_its_client_on_shutdown(
         thread.join(timeout=15)
     assert middleware._client is None  # lifespan shutdown closed the pool
     assert service.seen == ["/tickets/1"]
+
+
+def test_a_websocket_needs_a_valid_credential_before_it_is_accepted(
+    tokenry_url: str, admin_auth: dict[str, str]
+) -> None:
+    async def echo_identity(websocket: WebSocket) -> None:
+        await websocket.accept()
+        await websocket.send_json(asdict(websocket.state.tokenry))
+        await websocket.close()
+
+    middleware = TokenryMiddleware(Starlette(routes=[WebSocketRoute("/ws", echo_identity)]),
+                                   tokenry_url)
+    with TestClient(middleware) as client:
+        with client.websocket_connect("/ws", headers=admin_auth) as websocket:
+            assert websocket.receive_json()["email"] == ADMIN_EMAIL
+        for headers in ({}, basic(ADMIN_EMAIL, "wrong")):
+            with pytest.raises(WebSocketDisconnect) as refused:
+                with client.websocket_connect("/ws", headers=headers):
+                    pass
+            assert refused.value.code == 1008
