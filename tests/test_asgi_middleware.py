@@ -365,7 +365,21 @@ def test_a_websocket_needs_a_valid_credential_before_it_is_accepted(
         with client.websocket_connect("/ws", headers=admin_auth) as websocket:
             assert websocket.receive_json()["email"] == ADMIN_EMAIL
         for headers in ({}, basic(ADMIN_EMAIL, "wrong")):
-            with pytest.raises(WebSocketDisconnect) as refused:
-                with client.websocket_connect("/ws", headers=headers):
-                    pass
+            with (pytest.raises(WebSocketDisconnect) as refused,
+                  client.websocket_connect("/ws", headers=headers)):
+                pass
             assert refused.value.code == 1008
+
+
+def test_a_credential_with_bytes_outside_ascii_gets_tokenrys_401_not_an_error(
+    tokenry_url: str, service: Service
+) -> None:
+    middleware = TokenryMiddleware(service.app, tokenry_url)
+
+    async def scenario(client: httpx.AsyncClient) -> None:
+        for value in (b"Basic \xe9t\xe9", b"Bearer tkry_\xff\xfe"):
+            response = await client.get("/x", headers=[(b"Authorization", value)])
+            assert response.status_code == 401
+
+    run(middleware, scenario)
+    assert service.seen == []

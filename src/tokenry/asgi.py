@@ -173,16 +173,17 @@ class TokenryMiddleware:
             if name == b"authorization":
                 if authorization is not None:  # which one would the app believe?
                     return _UNAUTHENTICATED
-                authorization = value.decode("latin-1")
+                authorization = value
             elif name == b"host":
-                host = value.decode("latin-1")
+                host = value
         if not authorization:
             return _UNAUTHENTICATED
-        host = self.account_host or host or ""
+        # Raw bytes all the way to tokenry: a header outside ASCII is its to refuse.
+        host = self.account_host.encode() if self.account_host else host or b""
         needed = self.required_scope(scope["path"])
         client = scope.get("client")
         source = str(client[0]) if client and self.forward_client else None
-        key = hashlib.blake2b("\n".join((host, needed or "", authorization)).encode("latin-1"),
+        key = hashlib.blake2b(b"\n".join((host, (needed or "").encode(), authorization)),
                               key=self._key, digest_size=32).digest()
         cached = self.cache.get(key, time.monotonic())
         if cached is not None:
@@ -195,14 +196,14 @@ class TokenryMiddleware:
         # Shielded: one caller going away must not cancel the answer the others wait for.
         return await asyncio.shield(task)
 
-    async def _remote(self, key: bytes, host: str, needed: str | None, authorization: str,
+    async def _remote(self, key: bytes, host: bytes, needed: str | None, authorization: bytes,
                       source: str | None) -> _Answer:
         started = time.monotonic()
-        headers = {"Authorization": authorization, "Accept": "application/json"}
+        headers = {b"Authorization": authorization, b"Accept": b"application/json"}
         if host:
-            headers["Host"] = host
+            headers[b"Host"] = host
         if source is not None:  # only the first caller's: a cached answer is anyone's
-            headers["X-Forwarded-For"] = source
+            headers[b"X-Forwarded-For"] = source.encode()
         try:
             response = await self._http().get(
                 self.verify_url, headers=headers,
