@@ -4,6 +4,7 @@ HTTP. The remote calls are counted by a wrapper around httpx's real transport.""
 from __future__ import annotations
 
 import asyncio
+import socket
 import threading
 import time
 from collections.abc import Awaitable, Callable, Iterator
@@ -13,6 +14,7 @@ from typing import Any
 import httpx
 import pytest
 import uvicorn
+from fastapi import FastAPI
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -22,7 +24,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from tests.conftest import ADMIN_EMAIL, basic
 from tests.live import free_port, live_server
-from tokenry.asgi import TokenryMiddleware, seconds_until
+from tokenry.asgi import TokenryIdentity, TokenryMiddleware, seconds_until
 from tokenry.core import Core
 from tokenry.operations.context import Actor
 from tokenry.operations.create_token import create_token
@@ -383,3 +385,56 @@ def test_a_credential_with_bytes_outside_ascii_gets_tokenrys_401_not_an_error(
 
     run(middleware, scenario)
     assert service.seen == []
+
+
+def test_tokenry_too_slow_to_answer_is_a_503(
+    service: Service, admin_auth: dict[str, str]
+) -> None:
+    with socket.socket() as silent:  # the kernel completes the handshake; nobody answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        port = silent.getsockname()[1]
+        middleware = TokenryMiddleware(service.app, f"http://127.0.0.1:{port}", timeout=0.3)
+
+        async def scenario(client: httpx.AsyncClient) -> None:
+            started = time.monotonic()
+            assert (await client.get("/x", headers=admin_auth)).status_code == 503
+            assert time.monotonic() - started < 5
+
+        run(middleware, scenario)
+    assert service.seen == []
+
+
+def test_a_caller_going_away_does_not_cancel_the_answer_others_wait_for(
+    tokenry_url: str, service: Service, counter: CountingTransport, admin_auth: dict[str, str]
+) -> None:
+    middleware = TokenryMiddleware(service.app, tokenry_url, transport=counter)
+
+    async def scenario(client: httpx.AsyncClient) -> None:
+        leaving = asyncio.ensure_future(client.get("/leaving", headers=admin_auth))
+        staying = asyncio.ensure_future(client.get("/staying", headers=admin_auth))
+        while counter.calls == 0:  # until the one remote call is under way
+            await asyncio.sleep(0)
+        leaving.cancel()
+        assert (await staying).status_code == 200
+        assert leaving.cancelled()
+
+    run(middleware, scenario)
+    assert (counter.calls, service.seen) == (1, ["/staying"])
+
+
+def test_a_fastapi_app_adds_it_as_middleware_and_reads_the_identity(
+    tokenry_url: str, admin_auth: dict[str, str]
+) -> None:
+    api = FastAPI()
+    api.add_middleware(TokenryMiddleware, tokenry_url=tokenry_url, scope="users:read")
+
+    @api.get("/whoami")
+    def whoami(request: Request) -> dict[str, Any]:
+        identity: TokenryIdentity = request.state.tokenry
+        return {"email": identity.email, "account": identity.account}
+
+    with TestClient(api) as client:
+        assert client.get("/whoami", headers=admin_auth).json() == {
+            "email": ADMIN_EMAIL, "account": "default"}
+        assert client.get("/whoami").status_code == 401
