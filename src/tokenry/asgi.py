@@ -105,8 +105,7 @@ class TokenryMiddleware:
     def __init__(self, app: ASGIApp, tokenry_url: str, *, scope: str | None = None,
                  paths: Mapping[str, str | None] | None = None,
                  account_host: str | None = None, forward_client: bool = True,
-                 ttl: float = 2.0,
-                 refusal_ttl: float = 1.0, max_entries: int = 10_000,
+                 ttl: float = 2.0, refusal_ttl: float = 1.0, max_entries: int = 10_000,
                  timeout: float = 5.0, max_connections: int = 100,
                  transport: httpx.AsyncBaseTransport | None = None) -> None:
         if ttl < 0 or refusal_ttl < 0 or max_entries < 1:
@@ -121,7 +120,7 @@ class TokenryMiddleware:
         self.ttl = ttl
         self.refusal_ttl = min(refusal_ttl, ttl)
         self.cache = _LRU(max_entries)
-        self._key = os.urandom(32)  # per process: a digest learnt elsewhere is worthless
+        self._key = os.urandom(32)  # per middleware: a digest seen elsewhere matches nothing
         self._in_flight: dict[bytes, asyncio.Task[_Answer]] = {}
         self._client_options: dict[str, Any] = {
             "timeout": timeout, "transport": transport,
