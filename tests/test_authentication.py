@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import base64
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, basic, me_status
+from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, Clock, basic, me_status
 from tokenry.core import Core
 from tokenry.operations.context import Actor
+from tokenry.operations.create_oauth_client import ClientFields, create_oauth_client
+from tokenry.operations.create_oauth_token import create_oauth_token
 from tokenry.operations.create_token import create_token
 from tokenry.operations.users import create_user, update_user
 from tokenry.storage.models import ApiToken, AuditEvent, UsageCounter
@@ -349,3 +352,24 @@ def looked_twice(watcher: Any) -> bool:
     while watcher.rounds < looked + 2 and time.monotonic() < deadline:
         time.sleep(0.01)
     return bool(watcher.rounds >= looked + 2)
+
+
+def test_verify_names_the_kind_of_token_and_when_it_stops(
+        client: TestClient, core: Core, admin_actor: Actor, clock: Clock) -> None:
+    """A caller's cache (tokenry.asgi, a proxy) can end with the credential."""
+    expiring = create_token(core, admin_actor, description="until",
+                            expires_at=clock.now + timedelta(days=3)).secret
+    body = client.get("/api/v2/verify", headers=basic(ADMIN_EMAIL, expiring)).json()
+    assert body["method"] == "token" and body["token"]["kind"] == "api_token"
+    assert body["token"]["expires_at"] is not None
+    assert body["token"]["expires_at"].startswith((clock.now + timedelta(days=3)).date()
+                                                  .isoformat())
+    forever = create_token(core, admin_actor, description="forever").secret
+    assert client.get("/api/v2/verify", headers=basic(ADMIN_EMAIL, forever)).json()[
+        "token"]["expires_at"] is None
+    made = create_oauth_client(core, admin_actor, ClientFields(
+        name="svc", identifier="svc", kind="confidential", user_id=admin_actor.user_id))
+    access = create_oauth_token(core, admin_actor, made.client.id, "read").access_token
+    seen = client.get("/api/v2/verify", headers={"Authorization": f"Bearer {access}"}).json()
+    assert seen["method"] == "oauth" and seen["token"]["kind"] == "oauth"
+    assert seen["token"]["id"] > 0 and seen["token"]["expires_at"] is not None

@@ -48,8 +48,10 @@ _PASSED_HEADERS = ("content-type", "www-authenticate", "retry-after")
 
 @dataclass(frozen=True, slots=True)
 class TokenryIdentity:
-    """Who tokenry says the request's credential names; ``token_id`` is None for a password,
-    ``scopes`` None for an unscoped credential (its user's full power)."""
+    """Who tokenry says the request's credential names. ``method`` is ``token`` (an API
+    token), ``oauth`` (an OAuth access token) or ``password``; ``token_id`` is the id in that
+    kind's table, None for a password; ``scopes`` None for an unscoped credential (its
+    user's full power)."""
     user_id: int
     email: str
     role: str

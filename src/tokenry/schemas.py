@@ -525,15 +525,20 @@ class VerifiedAccount(Body):
 
 
 class VerifiedToken(Body):
+    """The API token or OAuth access token presented: ``id`` is in its own kind's table."""
     id: int
+    kind: Literal["api_token", "oauth"]
+    expires_at: DateTime | None = Field(description="When it stops working (null: never), so "
+                                        "a caller's cache can end with it")
 
 
 class Verification(Body):
-    """Who the request's own credentials name; ``token`` is null for a password."""
+    """Who the request's own credentials name; ``token`` is null for a password. ``method``
+    is ``token`` (an API token), ``oauth`` (an OAuth access token) or ``password``."""
     user: VerifiedUser
     account: VerifiedAccount
     token: VerifiedToken | None
-    method: Literal["token", "password"]
+    method: Literal["token", "oauth", "password"]
     scopes: list[str] | None = Field(
         description="What the credential may reach (null: unscoped, its user's full power)")
 

@@ -11,6 +11,7 @@ from tokenry import schemas
 from tokenry.auth.records import Identity
 from tokenry.domain.errors import InsufficientScope
 from tokenry.domain.scopes import IMPERSONATE, READ, allows, header_value, normalise, parse_scope
+from tokenry.domain.timefmt import iso
 from tokenry.http.deps import CurrentIdentity
 from tokenry.http.documented import NO_STORE, answers, header
 from tokenry.present import identity_user_json
@@ -51,11 +52,24 @@ async def verify(identity: CurrentIdentity, scope: Annotated[str | None, Query(
     body = {
         "user": identity_user_json(identity.user),
         "account": {"id": identity.account.id, "subdomain": identity.account.subdomain},
-        "token": {"id": identity.token_id} if identity.token_id is not None else None,
-        "method": "token" if identity.token_id is not None else "password",
+        "token": _credential(identity),
+        "method": "token" if identity.token_id is not None else
+                  "oauth" if identity.oauth_token_id is not None else "password",
         "scopes": list(identity.scopes) if identity.scopes is not None else None,
     }
     return JSONResponse(body, headers=headers)
+
+
+def _credential(identity: Identity) -> dict[str, object] | None:
+    """The token that was presented (an API token or an OAuth access token) and when it
+    stops working, so a caller's cache can end with it; None for a password."""
+    if identity.token_id is not None:
+        token_id, kind = identity.token_id, "api_token"
+    elif identity.oauth_token_id is not None:
+        token_id, kind = identity.oauth_token_id, "oauth"
+    else:
+        return None
+    return {"id": token_id, "kind": kind, "expires_at": iso(identity.expires_at)}
 
 
 def _require(identity: Identity, wanted: str) -> None:
