@@ -1,0 +1,51 @@
+"""``tokenry backup DEST``: a consistent copy of the database, taken while the server runs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from tokenry.cli.common import JsonOption, emit, fail, open_core, out
+from tokenry.operations.backup_database import BackupReport, DestinationExists, backup_database
+
+
+def _human(size: int) -> str:
+    value = float(size)
+    for unit in ("bytes", "KiB", "MiB", "GiB"):
+        if value < 1024 or unit == "GiB":
+            return f"{size} bytes" if unit == "bytes" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{size} bytes"  # pragma: no cover - the loop always answers
+
+
+def _render(report: BackupReport) -> None:
+    schema = f", schema {report.schema}" if report.schema else ""
+    out.print(f"Wrote {report.path} ({_human(report.size)}, {report.method}{schema}).",
+              highlight=False)
+    out.print(f"Schema revision: {report.revision or 'none (empty database)'}.",
+              highlight=False)
+    out.print(f"Not in the backup: the server secret ({report.secret_source}). Tokens verify "
+              "against a restored database only with that same secret; keep a copy of it "
+              "apart from the backup.", highlight=False)
+
+
+def backup(destination: Annotated[Path, typer.Argument(
+               metavar="DEST", help="The backup file to write.")],
+           force: Annotated[bool, typer.Option(
+               "--force", help="Replace DEST if it exists.")] = False,
+           as_json: JsonOption = False) -> None:
+    """Back up the database to DEST while the server runs: SQLite's online backup, or
+    pg_dump's custom format on PostgreSQL. The server secret is not included."""
+    # No schema check: a backup is what one takes before `tokenry db upgrade`.
+    with open_core(check_schema=False) as core:
+        try:
+            report = backup_database(core, destination, replace=force)
+        except DestinationExists as error:
+            fail(f"{error.description} (pass --force to replace it)")
+        payload = {"backup": {"path": str(report.path), "size": report.size,
+                              "revision": report.revision, "method": report.method,
+                              "schema": report.schema,
+                              "secret_not_included": report.secret_source}}
+        emit(as_json, payload, lambda: _render(report))
