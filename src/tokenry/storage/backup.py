@@ -14,7 +14,6 @@ import subprocess
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import unquote
 
 from sqlalchemy.engine import URL, make_url
 
@@ -112,7 +111,7 @@ def search_path_schema(url: URL) -> str | None:
     options = url.query.get("options")
     if not isinstance(options, str):
         return None
-    words = shlex.split(unquote(options))
+    words = shlex.split(options)
     for index, word in enumerate(words):
         setting = word[2:] if word.startswith("-c") and len(word) > 2 else (
             words[index + 1] if word == "-c" and index + 1 < len(words) else "")
