@@ -268,3 +268,49 @@ def test_the_dumped_schema_is_the_first_of_the_search_path(options: str,
                                                            schema: str | None) -> None:
     url = make_url(f"postgresql://u@h/db?options={options}")
     assert search_path_schema(url) == schema
+
+
+def test_restore_puts_the_backup_back_and_upgrades_it(
+        core: Core, admin_actor: Actor, cli: Cli, tmp_path: Path) -> None:
+    before = create_token(core, admin_actor, description="made before the backup")
+    dump = tmp_path / "tokenry.backup"
+    assert cli("backup", str(dump)).exit_code == 0
+    after = create_token(core, admin_actor, description="made after the backup")
+
+    result = cli("restore", str(dump), "--yes")
+    assert result.exit_code == 0, result.output
+    assert f"the schema is now at revision {core.db.head_revision()}" in \
+        " ".join(result.output.split())
+    current = cli("db", "current")
+    assert f"current: {core.db.head_revision()}" in current.output
+    with _core_on(core.settings.database_url, tmp_path, SECRET_KEY) as fresh, \
+            TestClient(create_app(fresh.settings, fresh)) as client:
+        assert me_status(client, ADMIN_EMAIL, before.secret) == 200
+        assert me_status(client, ADMIN_EMAIL, after.secret) == 401
+
+
+def test_restore_refuses_a_backup_of_another_secret_and_changes_nothing(
+        core: Core, admin_actor: Actor, cli_env: dict[str, str], cli: Cli,
+        tmp_path: Path) -> None:
+    dump = tmp_path / "tokenry.backup"
+    assert cli("backup", str(dump)).exit_code == 0
+    after = create_token(core, admin_actor, description="made after the backup")
+    from typer.testing import CliRunner
+
+    from tokenry.cli import app
+
+    other = {**cli_env, "TOKENRY_SECRET_KEY": "another-secret-" + "z" * 40}
+    refused = CliRunner().invoke(app, ["restore", str(dump), "--yes"], env=other)
+    assert refused.exit_code == 2
+    assert "another server secret" in " ".join(refused.output.split())
+    assert "nothing was restored" in " ".join(refused.output.split())
+
+    garbage = tmp_path / "garbage.backup"
+    garbage.write_bytes(b"not a backup at all" * 100)
+    broken = cli("restore", str(garbage), "--yes")
+    assert broken.exit_code == 1
+    assert "nothing was restored" in " ".join(broken.output.split())
+
+    with _core_on(core.settings.database_url, tmp_path, SECRET_KEY) as fresh, \
+            TestClient(create_app(fresh.settings, fresh)) as client:
+        assert me_status(client, ADMIN_EMAIL, after.secret) == 200

@@ -1,4 +1,5 @@
-"""``tokenry backup DEST``: a consistent copy of the database, taken while the server runs."""
+"""``tokenry backup DEST``: a consistent copy of the database, taken while the server runs;
+``tokenry restore SRC`` puts one back."""
 
 from __future__ import annotations
 
@@ -7,8 +8,9 @@ from typing import Annotated
 
 import typer
 
-from tokenry.cli.common import JsonOption, emit, fail, open_core, out
+from tokenry.cli.common import JsonOption, YesOption, confirm, emit, fail, open_core, out
 from tokenry.operations.backup_database import BackupReport, DestinationExists, backup_database
+from tokenry.operations.restore_database import restore_database
 
 
 def _human(size: int) -> str:
@@ -49,3 +51,17 @@ def backup(destination: Annotated[Path, typer.Argument(
                               "schema": report.schema,
                               "secret_not_included": report.secret_source}}
         emit(as_json, payload, lambda: _render(report))
+
+
+def restore(source: Annotated[Path, typer.Argument(
+                metavar="SRC", help="A file written by `tokenry backup`.")],
+            yes: YesOption = False) -> None:
+    """Replace the configured database's contents with a backup, then upgrade its schema.
+    Stop every server first. Refused when the backup was made with another server secret."""
+    with open_core(check_schema=False) as core:
+        confirm(f"Replace everything in {core.db.engine.url.render_as_string()} with "
+                f"{source}? Stop the servers first.", yes)
+        report = restore_database(core, source)
+        out.print(f"Restored {report.source} (backup at revision "
+                  f"{report.backup_revision or 'none'}); the schema is now at revision "
+                  f"{report.revision}.", highlight=False)

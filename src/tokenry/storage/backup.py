@@ -73,22 +73,28 @@ _LIBPQ_ENV = {"sslmode": "PGSSLMODE", "sslrootcert": "PGSSLROOTCERT", "sslcert":
               "application_name": "PGAPPNAME", "target_session_attrs": "PGTARGETSESSIONATTRS"}
 
 
-def pg_dump_call(database_url: str, target: Path, *, program: str = "pg_dump") -> PgDumpCall:
+def pg_dump_call(database_url: str, target: Path) -> PgDumpCall:
     """The ``pg_dump -Fc`` run that dumps ``database_url`` (only the schema its
     ``options=-csearch_path=...`` names, when it names one) into ``target``."""
-    url = make_url(database_url)
+    program, env = postgres_client("pg_dump", database_url)
+    schema = search_path_schema(make_url(database_url))
+    argv = [program, "--format=custom", "--no-password", f"--file={target}"]
+    if schema is not None:
+        argv.append(f"--schema={schema}")
+    return PgDumpCall(argv=argv, env=env, schema=schema)
+
+
+def postgres_client(program: str, database_url: str) -> tuple[str, dict[str, str]]:
+    """Where a PostgreSQL client program is, and the environment that connects it to
+    ``database_url`` (no ``PG*`` variable of ours leaks in; the password travels here)."""
     found = shutil.which(program)
     if found is None:
         raise BackupError(f"{program} was not found on PATH: install the PostgreSQL client "
                           "programs (Debian: apt-get install postgresql-client), in a version "
                           "at least the server's")
     env = {key: value for key, value in os.environ.items() if not key.startswith("PG")}
-    env.update(_connection_env(url))
-    schema = search_path_schema(url)
-    argv = [found, "--format=custom", "--no-password", f"--file={target}"]
-    if schema is not None:
-        argv.append(f"--schema={schema}")
-    return PgDumpCall(argv=argv, env=env, schema=schema)
+    env.update(_connection_env(make_url(database_url)))
+    return found, env
 
 
 def _connection_env(url: URL) -> dict[str, str]:
@@ -123,13 +129,19 @@ def search_path_schema(url: URL) -> str | None:
 
 
 def run_pg_dump(call: PgDumpCall) -> None:
+    run_client(call.argv, call.env)
+
+
+def run_client(argv: list[str], env: dict[str, str]) -> str:
+    """Run a PostgreSQL client program; answer its output, or raise with its last words."""
     try:
         # no shell; the program was resolved on PATH and the arguments are our own
-        finished = subprocess.run(call.argv, env=call.env, capture_output=True, text=True,  # noqa: S603
+        finished = subprocess.run(argv, env=env, capture_output=True, text=True,  # noqa: S603
                                   check=False, stdin=subprocess.DEVNULL)
     except OSError as error:
-        raise BackupError(f"could not run pg_dump: {error}") from None
+        raise BackupError(f"could not run {argv[0]}: {error}") from None
     if finished.returncode != 0:
         said = finished.stderr.strip().splitlines()[-3:]
-        raise BackupError(f"pg_dump failed (exit {finished.returncode}): "
+        raise BackupError(f"{Path(argv[0]).name} failed (exit {finished.returncode}): "
                           + (" / ".join(said) or "no message"))
+    return finished.stdout
