@@ -314,3 +314,24 @@ def test_restore_refuses_a_backup_of_another_secret_and_changes_nothing(
     with _core_on(core.settings.database_url, tmp_path, SECRET_KEY) as fresh, \
             TestClient(create_app(fresh.settings, fresh)) as client:
         assert me_status(client, ADMIN_EMAIL, after.secret) == 200
+
+
+@pytest.mark.postgres
+def test_restore_refuses_a_dump_of_another_schema(core: Core, cli_env: dict[str, str],
+                                                  cli: Cli, tmp_path: Path) -> None:
+    if core.settings.is_sqlite:
+        pytest.skip("a SQLite backup has no schema name")
+    dump = tmp_path / "tokenry.backup"
+    assert cli("backup", str(dump)).exit_code == 0
+    from typer.testing import CliRunner
+
+    from tokenry.cli import app
+
+    url = make_url(core.settings.database_url)
+    schema = search_path_schema(url)
+    elsewhere = url.update_query_dict({"options": "-csearch_path=t_elsewhere"})
+    env = {**cli_env, "TOKENRY_DATABASE_URL": elsewhere.render_as_string(hide_password=False)}
+    refused = CliRunner().invoke(app, ["restore", str(dump), "--yes"], env=env)
+    assert refused.exit_code == 1
+    assert f"holds the schema {schema}, but tokenry is configured for t_elsewhere" in \
+        " ".join(refused.output.split())

@@ -15,7 +15,7 @@ from sqlalchemy.engine import make_url
 
 from tokenry.core import Core
 from tokenry.domain.errors import BackupFailed, Invalid
-from tokenry.operations.bootstrap import SecretMismatch
+from tokenry.operations.bootstrap import FINGERPRINT, SecretMismatch
 from tokenry.storage.backup import BackupError, search_path_schema
 from tokenry.storage.restore import (
     pg_dump_facts,
@@ -43,11 +43,11 @@ def restore_database(core: Core, source: Path) -> RestoreReport:
             live = Path(url.database or "").absolute()
             if live.exists() and source.resolve() == live.resolve():
                 raise Invalid.field("source", f"{source} is the live database itself")
-            backup_revision, fingerprint = sqlite_backup_facts(source)
+            backup_revision, fingerprint = sqlite_backup_facts(source, FINGERPRINT)
             _check_secret(core, fingerprint)
             restore_sqlite(source, live)
         else:
-            schema, fingerprint = pg_dump_facts(settings.database_url, source)
+            schema, fingerprint = pg_dump_facts(settings.database_url, source, FINGERPRINT)
             wanted = search_path_schema(url)
             if wanted is not None and schema != wanted:
                 raise Invalid.field("source", f"{source} holds the schema {schema}, but "

@@ -14,11 +14,10 @@ from sqlalchemy.engine import make_url
 
 from tokenry.storage.backup import BackupError, postgres_client, run_client
 
-FINGERPRINT_KEY = "secret_fingerprint"
 
-
-def sqlite_backup_facts(source: Path) -> tuple[str | None, str | None]:
-    """The schema revision and server-secret fingerprint a SQLite backup holds."""
+def sqlite_backup_facts(source: Path, fingerprint_key: str) -> tuple[str | None, str | None]:
+    """The schema revision a SQLite backup holds, and its ``server_info`` row
+    ``fingerprint_key`` (the server secret's fingerprint)."""
     try:
         with closing(sqlite3.connect(f"{source.resolve().as_uri()}?mode=ro", uri=True)) as copy:
             problem = copy.execute("PRAGMA quick_check").fetchone()
@@ -26,7 +25,7 @@ def sqlite_backup_facts(source: Path) -> tuple[str | None, str | None]:
                 raise BackupError(f"{source} failed its integrity check: {problem}")
             return (_value(copy, "SELECT version_num FROM alembic_version"),
                     _value(copy, "SELECT value FROM server_info WHERE key = ?",
-                           FINGERPRINT_KEY))
+                           fingerprint_key))
     except sqlite3.DatabaseError as error:
         raise BackupError(f"{source} is not a tokenry SQLite backup: {error}") from None
 
@@ -49,15 +48,17 @@ def restore_sqlite(source: Path, live: Path) -> None:
         raise BackupError(f"SQLite restore failed: {error}") from None
 
 
-def pg_dump_facts(database_url: str, source: Path) -> tuple[str | None, str | None]:
-    """The schema a ``pg_dump -Fc`` file creates, and its server-secret fingerprint."""
+def pg_dump_facts(database_url: str, source: Path,
+                  fingerprint_key: str) -> tuple[str | None, str | None]:
+    """The schema a ``pg_dump -Fc`` file creates, and its ``server_info`` row
+    ``fingerprint_key``."""
     program, env = postgres_client("pg_restore", database_url)
     listing = run_client([program, "--list", str(source)], env)
     schemas = [line.split()[-2] for line in listing.splitlines()
                if not line.startswith(";") and " SCHEMA - " in line]
     data = run_client([program, "--data-only", "--table=server_info", "--file=-", str(source)], env)
     fingerprint = next((line.split("\t", 1)[1] for line in data.splitlines()
-                        if line.startswith(f"{FINGERPRINT_KEY}\t")), None)
+                        if line.startswith(f"{fingerprint_key}\t")), None)
     return (schemas[0] if schemas else None), fingerprint
 
 
