@@ -33,7 +33,6 @@ def copy_sqlite(source: Path, target: Path) -> str | None:
         raise BackupError(f"the SQLite database {source} does not exist")
     try:
         with _connect(source) as live, _connect(target) as copy:
-            live.execute("PRAGMA busy_timeout=10000")
             live.backup(copy, pages=-1)
             problem = copy.execute("PRAGMA quick_check").fetchone()
             if problem is None or problem[0] != "ok":
