@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from tokenry.cli import admin, jobs, oauth, reports, requests, tokens, users
+from tokenry.cli import admin, backup, jobs, oauth, reports, requests, tokens, users
 
 app = typer.Typer(name="tokenry", help="tokenry: a self-hosted authority for admin API tokens.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
@@ -26,6 +26,8 @@ def _root(_version_flag: bool = typer.Option(
 app.command("init")(admin.init)
 app.command("serve")(admin.serve)
 app.add_typer(admin.db_app, name="db")
+app.command("backup")(backup.backup)
+app.command("restore")(backup.restore)
 app.add_typer(admin.accounts_app, name="accounts")
 app.add_typer(users.app, name="users")
 app.add_typer(tokens.app, name="tokens")

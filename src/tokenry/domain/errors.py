@@ -89,3 +89,7 @@ class RateLimited(TokenryError):
     def __init__(self, retry_after: int) -> None:
         super().__init__("Number of allowed API requests per minute exceeded")
         self.retry_after = retry_after
+
+
+class BackupFailed(TokenryError):
+    """A backup could not be made; nothing was left at its destination."""
