@@ -34,7 +34,8 @@ def test_a_flush_larger_than_one_batch_writes_every_token_and_counter(
     for n, token in enumerate(tokens):
         for repeat in range(n + 1):
             recorder.record(admin_actor.account_id, token.id, 1, f"10.0.0.{repeat}",
-                            f"ua{repeat}", "GET /api/v2/users/me", clock.now + timedelta(seconds=repeat))
+                            f"ua{repeat}", "GET /api/v2/users/me",
+                            clock.now + timedelta(seconds=repeat))
     # five last-used rows and fifteen (token, IP) buckets
     assert recorder.flush(core.db) == 5 + 15
     assert counters(core) == {(t.id, "GET /api/v2/users/me"): n + 1
