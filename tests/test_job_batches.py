@@ -124,3 +124,49 @@ def test_ended_sessions_are_deleted_in_batches(core: Core, admin_actor: Actor,
     assert run_jobs(core, only="purge_ended_sessions").counts["purge_ended_sessions"] == 8
     with core.db.read() as session:
         assert session.scalar(select(func.count()).select_from(WebSession)) == 0
+
+
+SCHEDULER_QUESTIONS = {
+    "send_expiry_reminders": "ix_api_tokens_account_expires",
+    "expire_tokens": "ix_api_tokens_account_expires",
+    "delete_expired_after_grace": "ix_api_tokens_account_expires",
+    "warn_before_inactivity": "ix_api_tokens_account_last_activity",
+    "deactivate_unused": "ix_api_tokens_account_last_activity",
+    "delete_long_deactivated": "ix_api_tokens_account_deactivated",
+    "retire_extended_tokens": "ix_api_tokens_account_retire",
+    "send_client_expiry_reminders": "ix_oauth_clients_account_expires",
+    "expire_clients": "ix_oauth_clients_account_expires",
+    "lapse_unread_deliveries": "ix_deliveries_account_expires",
+}
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
+@pytest.mark.parametrize("job", SCHEDULER_QUESTIONS)
+def test_each_scheduler_question_can_be_answered_from_its_index(
+        core: Core, admin_actor: Actor, job: str) -> None:
+    from typing import Any
+
+    from sqlalchemy import event
+
+    from tokenry.operations.account_settings import update_account_settings
+
+    update_account_settings(core, admin_actor, {"inactivity_days": 30,
+                                                "deactivated_retention_days": 30})
+    asked: list[tuple[str, Any]] = []
+
+    def keep(conn: Any, cursor: Any, statement: str, parameters: Any, *args: Any) -> None:
+        if statement.startswith("SELECT") and " ORDER BY " in statement:
+            asked.append((statement, parameters))
+
+    event.listen(core.db.engine, "before_cursor_execute", keep)
+    try:
+        assert not run_jobs(core, only=job).errors
+    finally:
+        event.remove(core.db.engine, "before_cursor_execute", keep)
+    [(statement, parameters)] = asked
+    with core.db.engine.connect() as connection:
+        connection.exec_driver_sql("SET enable_seqscan = off")  # "can", not "would" at 0 rows
+        plan = "\n".join(row[0] for row in connection.exec_driver_sql(
+            f"EXPLAIN {statement}", parameters))
+    assert "Seq Scan" not in plan and SCHEDULER_QUESTIONS[job] in plan, plan
