@@ -16,6 +16,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     false,
+    text,
     true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -62,7 +63,7 @@ class AccountSetting(Base):
 class User(Base):
     __tablename__ = "users"
     __table_args__ = (UniqueConstraint("account_id", "email", name="uq_users_account_email"),
-                      NEVER_REUSE_IDS)
+                      Index("ix_users_manager", "manager_id"), NEVER_REUSE_IDS)
     id: Mapped[int] = mapped_column(IdType, primary_key=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
     email: Mapped[str] = mapped_column(String(254))
@@ -81,7 +82,19 @@ class User(Base):
 
 class ApiToken(Base):
     __tablename__ = "api_tokens"
-    __table_args__ = (Index("ix_api_tokens_account", "account_id", "id"), NEVER_REUSE_IDS)
+    __table_args__ = (
+        Index("ix_api_tokens_account", "account_id", "id"),
+        # the foreign keys a user's deletion follows
+        Index("ix_api_tokens_user", "user_id"),
+        Index("ix_api_tokens_created_by", "created_by_id"),
+        # the scheduler's questions: removal dates, long deactivation, extensions, inactivity
+        Index("ix_api_tokens_account_expires", "account_id", "expires_at"),
+        Index("ix_api_tokens_account_deactivated", "account_id", "deactivated_at"),
+        Index("ix_api_tokens_account_retire", "account_id", "retire_at"),
+        Index("ix_api_tokens_account_last_activity", "account_id",
+              text("coalesce(last_used_at, created_at)")),
+        NEVER_REUSE_IDS,
+    )
     id: Mapped[int] = mapped_column(IdType, primary_key=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
     description: Mapped[str] = mapped_column(String(255), default="")
@@ -113,6 +126,9 @@ class ApiToken(Base):
 class AccessRequest(Base):
     __tablename__ = "access_requests"
     __table_args__ = (Index("ix_access_requests_account_state", "account_id", "state"),
+                      Index("ix_access_requests_requester", "requester_id"),
+                      Index("ix_access_requests_holder", "holder_id"),
+                      Index("ix_access_requests_extends", "extends_request_id"),
                       NEVER_REUSE_IDS)
     id: Mapped[int] = mapped_column(IdType, primary_key=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
@@ -155,7 +171,8 @@ class Delivery(Base):
     """A one-time link to a new token's secret, encrypted at rest until it is retrieved."""
 
     __tablename__ = "deliveries"
-    __table_args__ = NEVER_REUSE_IDS
+    __table_args__ = (Index("ix_deliveries_account_expires", "account_id", "expires_at"),
+                      Index("ix_deliveries_recipient", "recipient_id"), NEVER_REUSE_IDS)
     id: Mapped[int] = mapped_column(IdType, primary_key=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
     access_request_id: Mapped[int | None] = mapped_column(IdType, nullable=True)
@@ -177,6 +194,8 @@ class Notification(Base):
 
     __tablename__ = "notifications"
     __table_args__ = (Index("ix_notifications_due", "status", "next_attempt_at"),
+                      Index("ix_notifications_account_status_created", "account_id", "status",
+                            "created_at"),
                       NEVER_REUSE_IDS)
     id: Mapped[int] = mapped_column(IdType, primary_key=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
@@ -208,7 +227,7 @@ class CalendarFeed(Base):
     """A provisioner's secret-address iCalendar feed; rotating it replaces the hash."""
 
     __tablename__ = "calendar_feeds"
-    __table_args__ = NEVER_REUSE_IDS
+    __table_args__ = (Index("ix_calendar_feeds_account", "account_id"), NEVER_REUSE_IDS)
     id: Mapped[int] = mapped_column(IdType, primary_key=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), unique=True)
@@ -219,8 +238,14 @@ class CalendarFeed(Base):
 class AuditEvent(Base):
     __tablename__ = "audit_events"
     __table_args__ = (
-        Index("ix_audit_account_created", "account_id", "created_at"),
-        Index("ix_audit_source", "account_id", "source_type", "source_id"),
+        # every documented filter of the audit log, each ending in the keyset (created_at, id)
+        # its pages walk, so a page is an index range scan in either direction
+        Index("ix_audit_account_created", "account_id", "created_at", "id"),
+        Index("ix_audit_source", "account_id", "source_type", "source_id", "created_at", "id"),
+        Index("ix_audit_source_id", "account_id", "source_id", "created_at", "id"),
+        Index("ix_audit_actor", "account_id", "actor_id", "created_at", "id"),
+        Index("ix_audit_action", "account_id", "action", "created_at", "id"),
+        Index("ix_audit_ip", "account_id", "ip_address", "created_at", "id"),
         NEVER_REUSE_IDS,
     )
     id: Mapped[int] = mapped_column(IdType, primary_key=True)
@@ -270,7 +295,7 @@ class WebSession(Base):
     """
 
     __tablename__ = "web_sessions"
-    __table_args__ = NEVER_REUSE_IDS
+    __table_args__ = (Index("ix_web_sessions_account", "account_id"), NEVER_REUSE_IDS)
     id: Mapped[int] = mapped_column(IdType, primary_key=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
@@ -285,7 +310,8 @@ class Invitation(Base):
     """A one-time, expiring link with which a user sets their first password."""
 
     __tablename__ = "invitations"
-    __table_args__ = NEVER_REUSE_IDS
+    __table_args__ = (Index("ix_invitations_account_expires", "account_id", "expires_at"),
+                      NEVER_REUSE_IDS)
     id: Mapped[int] = mapped_column(IdType, primary_key=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
@@ -304,6 +330,8 @@ class OAuthClient(Base):
     __tablename__ = "oauth_clients"
     __table_args__ = (UniqueConstraint("account_id", "identifier",
                                        name="uq_oauth_clients_account_identifier"),
+                      Index("ix_oauth_clients_user", "user_id"),
+                      Index("ix_oauth_clients_account_expires", "account_id", "expires_at"),
                       NEVER_REUSE_IDS)
     id: Mapped[int] = mapped_column(IdType, primary_key=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
@@ -336,7 +364,8 @@ class OAuthCode(Base):
     """An authorization code: hashed, short-lived, used once."""
 
     __tablename__ = "oauth_codes"
-    __table_args__ = NEVER_REUSE_IDS
+    __table_args__ = (Index("ix_oauth_codes_account_expires", "account_id", "expires_at"),
+                      Index("ix_oauth_codes_user", "user_id"), NEVER_REUSE_IDS)
     id: Mapped[int] = mapped_column(IdType, primary_key=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
     client_id: Mapped[int] = mapped_column(ForeignKey("oauth_clients.id", ondelete="CASCADE"),
@@ -362,7 +391,8 @@ class OAuthToken(Base):
 
     __tablename__ = "oauth_tokens"
     __table_args__ = (Index("ix_oauth_tokens_account", "account_id", "id"),
-                      Index("ix_oauth_tokens_family", "family"), NEVER_REUSE_IDS)
+                      Index("ix_oauth_tokens_family", "family"),
+                      Index("ix_oauth_tokens_user", "user_id"), NEVER_REUSE_IDS)
     id: Mapped[int] = mapped_column(IdType, primary_key=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
     client_id: Mapped[int] = mapped_column(ForeignKey("oauth_clients.id", ondelete="CASCADE"),

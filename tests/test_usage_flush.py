@@ -1,0 +1,135 @@
+"""The usage flush writes in batches of one statement each, and its buffer is bounded while the
+database is down: the oldest uses go first, counted and logged, never silently."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select, text
+
+from tests.conftest import Clock
+from tokenry.auth import usage
+from tokenry.auth.usage import UsageRecorder
+from tokenry.core import Core
+from tokenry.operations.context import Actor
+from tokenry.operations.create_token import create_token
+from tokenry.storage.models import ApiToken, UsageCounter
+
+
+def counters(core: Core) -> dict[tuple[int, str], int]:
+    summed: dict[tuple[int, str], int] = {}
+    with core.db.read() as session:
+        for c in session.scalars(select(UsageCounter)):
+            summed[(c.token_id, c.endpoint)] = summed.get((c.token_id, c.endpoint), 0) + c.count
+    return summed
+
+
+def test_a_flush_larger_than_one_batch_writes_every_token_and_counter(
+        core: Core, admin_actor: Actor, clock: Clock, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(usage, "FLUSH_BATCH", 2)  # five tokens: three statements per table
+    tokens = [create_token(core, admin_actor, description=f"t{n}").token for n in range(5)]
+    recorder = UsageRecorder()
+    for n, token in enumerate(tokens):
+        for repeat in range(n + 1):
+            recorder.record(admin_actor.account_id, token.id, 1, f"10.0.0.{repeat}",
+                            f"ua{repeat}", "GET /api/v2/users/me",
+                            clock.now + timedelta(seconds=repeat))
+    # five last-used rows and fifteen (token, IP) buckets
+    assert recorder.flush(core.db) == 5 + 15
+    assert counters(core) == {(t.id, "GET /api/v2/users/me"): n + 1
+                              for n, t in enumerate(tokens)}
+    with core.db.read() as session:
+        written = {t.id: (t.last_used_ip, t.last_used_user_agent, t.last_used_at)
+                   for t in session.scalars(select(ApiToken))}
+    for n, token in enumerate(tokens):  # the latest use of each token, however many batches
+        assert written[token.id] == (f"10.0.0.{n}", f"ua{n}", clock.now + timedelta(seconds=n))
+
+
+def test_a_flush_never_moves_a_last_use_backwards(core: Core, admin_actor: Actor,
+                                                  clock: Clock) -> None:
+    token = create_token(core, admin_actor, description="t").token
+    recorder = UsageRecorder()
+    recorder.record(admin_actor.account_id, token.id, 1, "10.0.0.2", "new", "GET /x", clock.now)
+    recorder.flush(core.db)
+    recorder.record(admin_actor.account_id, token.id, 1, "10.0.0.1", "old", "GET /x",
+                    clock.now - timedelta(minutes=5))  # another node's late, older use
+    recorder.flush(core.db)
+    with core.db.read() as session:
+        kept = session.scalars(select(ApiToken).where(ApiToken.id == token.id)).one()
+    assert (kept.last_used_user_agent, kept.last_used_at) == ("new", clock.now)
+    assert sum(counters(core).values()) == 2
+
+
+def test_a_full_buffer_drops_the_oldest_uses_and_says_so_once_per_flush(
+        core: Core, admin_actor: Actor, clock: Clock, caplog: pytest.LogCaptureFixture) -> None:
+    token = create_token(core, admin_actor, description="t").token
+    recorder = UsageRecorder(limit=3)
+    for n in range(5):
+        recorder.record(admin_actor.account_id, token.id, 1, "10.0.0.1", "ua", f"GET /{n}",
+                        clock.now + timedelta(seconds=n))
+    assert recorder.pending() == 3 and recorder.dropped == 2
+    with caplog.at_level(logging.WARNING, logger="tokenry.usage"):
+        recorder.flush(core.db)
+        recorder.flush(core.db)  # nothing dropped since: nothing more to say
+    warnings = [r.getMessage() for r in caplog.records if r.name == "tokenry.usage"]
+    assert len(warnings) == 1 and "dropped the 2 oldest" in warnings[0]
+    assert counters(core) == {(token.id, f"GET /{n}"): 1 for n in (2, 3, 4)}
+
+
+def test_while_the_database_is_down_the_buffer_stays_bounded(
+        core: Core, admin_actor: Actor, clock: Clock, caplog: pytest.LogCaptureFixture) -> None:
+    token = create_token(core, admin_actor, description="t").token
+    recorder = UsageRecorder(limit=4)
+    with core.db.engine.begin() as connection:  # the database refuses the write for real
+        connection.execute(text("ALTER TABLE usage_counters RENAME TO usage_counters_away"))
+    for n in range(10):
+        recorder.record(admin_actor.account_id, token.id, 1, "10.0.0.1", "ua", f"GET /{n}",
+                        clock.now + timedelta(seconds=n))
+        if n % 3 == 2:
+            with pytest.raises(Exception, match="usage_counters"):
+                recorder.flush(core.db)
+        assert recorder.pending() <= 4
+    assert recorder.dropped == 6
+    with core.db.engine.begin() as connection:
+        connection.execute(text("ALTER TABLE usage_counters_away RENAME TO usage_counters"))
+    with caplog.at_level(logging.WARNING, logger="tokenry.usage"):
+        recorder.flush(core.db)
+    assert counters(core) == {(token.id, f"GET /{n}"): 1 for n in (6, 7, 8, 9)}
+    assert any("dropped" in r.getMessage() for r in caplog.records)
+
+
+def test_oauth_last_uses_are_bounded_too(core: Core) -> None:
+    recorder = UsageRecorder(limit=2)
+    for token_id in (1, 2, 1, 3):  # a token seen again is no new entry
+        recorder.record_oauth(token_id, core.clock())
+    assert recorder.pending() == 2 and recorder.dropped == 1
+
+
+def test_each_batch_is_one_statement_per_table(core: Core, admin_actor: Actor, clock: Clock,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    from sqlalchemy import event
+
+    monkeypatch.setattr(usage, "FLUSH_BATCH", 2)
+    tokens = [create_token(core, admin_actor, description=f"t{n}").token for n in range(5)]
+    recorder = UsageRecorder()
+    for token in tokens:
+        recorder.record(admin_actor.account_id, token.id, 1, "10.0.0.1", "ua", "GET /x",
+                        clock.now)
+    statements: list[str] = []
+
+    def seen(conn: object, cursor: object, statement: str, *args: object) -> None:
+        words = statement.split()
+        if words[0] == "UPDATE":
+            statements.append(f"UPDATE {words[1]}")
+        elif words[0] == "INSERT":
+            statements.append(f"INSERT {words[2]}")
+
+    event.listen(core.db.engine, "before_cursor_execute", seen)
+    try:
+        recorder.flush(core.db)
+    finally:
+        event.remove(core.db.engine, "before_cursor_execute", seen)
+    # five tokens in batches of two: three UPDATEs and three INSERTs, not one per token
+    assert sorted(statements) == ["INSERT usage_counters"] * 3 + ["UPDATE api_tokens"] * 3
