@@ -1,0 +1,6 @@
+"""Operating tokenry: Prometheus metrics (``Metrics``, ``ScrapeCollector``) and readiness."""
+
+from tokenry.observe.metrics import Metrics
+from tokenry.observe.ready import Readiness, check_readiness
+
+__all__ = ["Metrics", "Readiness", "check_readiness"]
