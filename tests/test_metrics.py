@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.conftest import ADMIN_EMAIL, Clock, basic
@@ -83,11 +84,13 @@ def test_an_oauth_access_token_counts_as_oauth(client: TestClient, core: Core) -
     assert value(found, "tokenry_verifications_total", outcome="refused", kind="oauth") == 1
 
 
-def test_a_source_past_the_failure_limit_counts_as_throttled(client: TestClient) -> None:
+def test_a_source_past_the_failure_limit_counts_as_throttled(client: TestClient,
+                                                             core: Core) -> None:
     wrong = basic(ADMIN_EMAIL, "wrong")
     statuses = [client.get("/api/v2/users/me", headers=wrong).status_code for _ in range(5)]
     assert statuses == [401, 401, 401, 429, 429]
-    found = samples(scrape(client))
+    assert client.get("/metrics", headers=SCRAPE).status_code == 429  # the same source
+    found = samples(generate_latest(core.metrics.registry).decode())
     assert value(found, "tokenry_verifications_total", outcome="refused", kind="api_token") == 3
     assert value(found, "tokenry_verifications_total", outcome="throttled",
                  kind="api_token") == 2
@@ -116,6 +119,8 @@ def test_metrics_need_the_bearer_token(client: TestClient) -> None:
     encoded = base64.b64encode(f"{ADMIN_EMAIL}:{METRICS_TOKEN}".encode()).decode()
     assert client.get("/metrics", headers={"Authorization": f"Basic {encoded}"}) \
         .status_code == 401
+    # three failures (the limit here): guessing on is throttled, even with the right token
+    assert client.get("/metrics", headers=SCRAPE).status_code == 429
 
 
 def test_without_a_token_or_a_port_metrics_are_not_served(core: Core) -> None:

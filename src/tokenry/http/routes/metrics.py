@@ -14,7 +14,7 @@ from fastapi import APIRouter, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from tokenry.domain.errors import NotFound, Unauthenticated
-from tokenry.http.deps import get_core
+from tokenry.http.deps import client_ip, get_core
 
 router = APIRouter(tags=["health"])
 
@@ -27,9 +27,12 @@ def metrics(request: Request) -> Response:  # a thread: the scrape runs one quer
         raise NotFound("Metrics are not served here: set TOKENRY_METRICS_TOKEN to read them "
                        "on this port with that bearer token, or TOKENRY_METRICS_PORT to serve "
                        "them on a port of their own.")
+    source = client_ip(request)
+    core.throttle.check(source)  # guessing the token counts as failed sign-ins
     expected = f"Bearer {settings.metrics_token.get_secret_value()}".encode()
     given = request.headers.get("authorization", "").encode("latin-1", "replace")
     if not hmac.compare_digest(given, expected):
+        core.throttle.record_failure(source)
         raise Unauthenticated("metrics need Authorization: Bearer <TOKENRY_METRICS_TOKEN>")
     return Response(generate_latest(core.metrics.registry),
                     headers={"Content-Type": CONTENT_TYPE_LATEST, "Cache-Control": "no-store"})
