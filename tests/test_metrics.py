@@ -24,13 +24,14 @@ from tokenry.operations.account_settings import update_account_settings
 from tokenry.operations.context import Actor
 
 METRICS_TOKEN = "scrape-secret-for-tests"
+LIMIT = 4  # failed sign-ins from one source before it is throttled
 SCRAPE = {"Authorization": f"Bearer {METRICS_TOKEN}"}
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 
 
 @pytest.fixture
 def settings_overrides() -> dict[str, Any]:
-    return {"metrics_token": METRICS_TOKEN, "auth_failure_limit": 3}
+    return {"metrics_token": METRICS_TOKEN, "auth_failure_limit": LIMIT}
 
 
 def scrape(client: TestClient) -> str:
@@ -87,11 +88,12 @@ def test_an_oauth_access_token_counts_as_oauth(client: TestClient, core: Core) -
 def test_a_source_past_the_failure_limit_counts_as_throttled(client: TestClient,
                                                              core: Core) -> None:
     wrong = basic(ADMIN_EMAIL, "wrong")
-    statuses = [client.get("/api/v2/users/me", headers=wrong).status_code for _ in range(5)]
-    assert statuses == [401, 401, 401, 429, 429]
+    statuses = [client.get("/api/v2/users/me", headers=wrong).status_code for _ in range(6)]
+    assert statuses == [401] * LIMIT + [429, 429]
     assert client.get("/metrics", headers=SCRAPE).status_code == 429  # the same source
     found = samples(generate_latest(core.metrics.registry).decode())
-    assert value(found, "tokenry_verifications_total", outcome="refused", kind="api_token") == 3
+    assert value(found, "tokenry_verifications_total", outcome="refused",
+                 kind="api_token") == LIMIT
     assert value(found, "tokenry_verifications_total", outcome="throttled",
                  kind="api_token") == 2
     assert value(found, "tokenry_throttled_sources_total") == 1
@@ -115,11 +117,12 @@ def test_latency_is_labelled_by_route_template_never_by_path(
 
 def test_metrics_need_the_bearer_token(client: TestClient) -> None:
     assert client.get("/metrics").status_code == 401
+    assert client.get("/metrics", headers={"Authorization": METRICS_TOKEN}).status_code == 401
     assert client.get("/metrics", headers={"Authorization": "Bearer nope"}).status_code == 401
     encoded = base64.b64encode(f"{ADMIN_EMAIL}:{METRICS_TOKEN}".encode()).decode()
     assert client.get("/metrics", headers={"Authorization": f"Basic {encoded}"}) \
         .status_code == 401
-    # three failures (the limit here): guessing on is throttled, even with the right token
+    # LIMIT failures: guessing on is throttled, even with the right token
     assert client.get("/metrics", headers=SCRAPE).status_code == 429
 
 
