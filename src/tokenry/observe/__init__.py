@@ -1,4 +1,4 @@
-"""Operating tokenry: Prometheus metrics (``Metrics``, ``ScrapeCollector``) and readiness."""
+"""Operating tokenry: its Prometheus metrics (``Metrics``) and its readiness checks."""
 
 from tokenry.observe.metrics import Metrics
 from tokenry.observe.ready import Readiness, check_readiness
