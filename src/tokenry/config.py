@@ -57,6 +57,11 @@ class Settings(BaseSettings):
     # long in any case
     session_idle_minutes: int = Field(30, ge=1, le=24 * 60)
     session_lifetime_hours: int = Field(12, ge=1, le=24 * 30)
+    # Prometheus metrics: on a port of their own (unauthenticated, bound to metrics_host), or
+    # on the main port for requests bearing metrics_token; neither set: not served
+    metrics_port: int | None = Field(None, ge=1, le=65535)
+    metrics_host: str = "127.0.0.1"
+    metrics_token: SecretStr | None = None
     log_level: str = "info"
     log_format: Literal["text", "json"] = "text"
 

@@ -20,6 +20,8 @@ from tokenry.auth.verifier import Verifier
 from tokenry.config import Settings
 from tokenry.domain import oauth
 from tokenry.domain.token_format import TokenHasher
+from tokenry.observe.metrics import Metrics
+from tokenry.observe.scrape import ScrapeCollector
 from tokenry.server_secret import load_or_create
 from tokenry.storage.database import Database
 
@@ -42,6 +44,7 @@ class Core:
     cache: TTLCache
     rate_limit: RateLimiter = field(default_factory=RateLimiter)
     clock: Clock = field(default=utc_now)
+    metrics: Metrics = field(default_factory=Metrics)
 
     def close(self) -> None:
         self.db.dispose()
@@ -53,6 +56,8 @@ def build_core(settings: Settings, *, clock: Clock = utc_now) -> Core:
     hasher = TokenHasher(server_key)
     cache = TTLCache(settings.verify_cache_ttl)
     db.on_identity_change(cache.clear)
+    metrics = Metrics()
+    metrics.registry.register(ScrapeCollector(db, cache.__len__, clock))
     return Core(
         settings=settings,
         db=db,
@@ -65,4 +70,5 @@ def build_core(settings: Settings, *, clock: Clock = utc_now) -> Core:
         usage=UsageRecorder(),
         cache=cache,
         clock=clock,
+        metrics=metrics,
     )

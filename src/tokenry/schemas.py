@@ -545,3 +545,10 @@ class Verification(Body):
 
 class Health(Body):
     status: Literal["ok"]
+
+
+class Readiness(Body):
+    """Whether this node may take traffic; ``checks`` says ``ok`` or what is wrong for
+    ``database``, ``schema`` and (on PostgreSQL) ``listener``."""
+    status: Literal["ready", "unready"]
+    checks: dict[str, str]

@@ -40,6 +40,8 @@ class InvalidationWatcher:
         # looked since, so a caller (a health check, a test) knows it has had its chance.
         self.ready = threading.Event()
         self.rounds = 0
+        # True while the watcher is connected and watching (readiness asks for it)
+        self.connected = False
         self._thread = threading.Thread(target=self._run, name="tokenry-invalidation",
                                         daemon=True)
 
@@ -57,6 +59,7 @@ class InvalidationWatcher:
             try:
                 watch()
             except Exception as error:  # keep watching; never take the server down
+                self.connected = False
                 log.warning("cache invalidation watcher reconnecting: %s", type(error).__name__)
                 self._on_change()
                 self._stop.wait(1.0)
@@ -69,10 +72,14 @@ class InvalidationWatcher:
             connection.execute(f'LISTEN "{channel[0]}"')  # tokenry_ + 32 hex digits
             self._on_change()  # anything committed before LISTEN took effect
             self.ready.set()
-            while not self._stop.is_set():
-                for _ in connection.notifies(timeout=self._poll, stop_after=1):
-                    self._on_change()
-                self.rounds += 1
+            self.connected = True
+            try:
+                while not self._stop.is_set():
+                    for _ in connection.notifies(timeout=self._poll, stop_after=1):
+                        self._on_change()
+                    self.rounds += 1
+            finally:
+                self.connected = False
 
     def _watch_sqlite(self) -> None:
         database = self._url.database
@@ -84,6 +91,7 @@ class InvalidationWatcher:
         try:
             last = connection.execute(query, (GENERATION_KEY,)).fetchone()
             self.ready.set()
+            self.connected = True
             while not self._stop.wait(self._poll):
                 current = connection.execute(query, (GENERATION_KEY,)).fetchone()
                 if current != last:
@@ -91,4 +99,5 @@ class InvalidationWatcher:
                     self._on_change()
                 self.rounds += 1
         finally:
+            self.connected = False
             connection.close()

@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from prometheus_client import start_http_server
 from starlette.concurrency import run_in_threadpool
 
 from tokenry.auth.invalidation import InvalidationWatcher
@@ -27,6 +28,7 @@ from tokenry.http.routes import (
     calendar,
     deliveries,
     health,
+    metrics,
     oauth,
     oauth_clients,
     oauth_tokens,
@@ -37,6 +39,7 @@ from tokenry.http.routes import (
 from tokenry.http.routes import settings as account_settings
 from tokenry.http.security_headers import SecurityHeadersMiddleware
 from tokenry.http.suffix import JsonSuffixMiddleware
+from tokenry.http.timing import RequestTimingMiddleware
 from tokenry.jobs.runner import run_jobs
 from tokenry.notify.worker import deliver_due, release_own_leases
 from tokenry.operations.bootstrap import check_server_secret
@@ -71,20 +74,40 @@ def _background(core: Core) -> list[asyncio.Task[None]]:
     return [asyncio.create_task(_every(seconds, name, job)) for seconds, name, job in work]
 
 
+@contextlib.contextmanager
+def _metrics_port(core: Core) -> Iterator[None]:
+    """Serve /metrics on ``metrics_port`` when it is set (prometheus-client's own server)."""
+    settings = core.settings
+    if settings.metrics_port is None:
+        yield
+        return
+    server, thread = start_http_server(settings.metrics_port, settings.metrics_host,
+                                       registry=core.metrics.registry)
+    try:
+        yield
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
 def create_app(settings: Settings, core: Core | None = None) -> FastAPI:
     core = core or build_core(settings)
 
     @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         core.db.check_schema()
         check_server_secret(core)
-        watcher = InvalidationWatcher(settings.database_url, core.cache.clear)
+        app.state.schema_head = core.db.head_revision()  # once: it reads the scripts
+        watcher = app.state.watcher = InvalidationWatcher(settings.database_url,
+                                                          core.cache.clear)
         watcher.start()
         if settings.scheduler_enabled:
             await _in_thread("notifications", lambda: release_own_leases(core))
         tasks = _background(core)
         try:
-            yield
+            with _metrics_port(core):
+                yield
         finally:
             watcher.stop()
             for task in tasks:
@@ -101,13 +124,16 @@ def create_app(settings: Settings, core: Core | None = None) -> FastAPI:
     app.state.core = core
     protect_access_log()
     install_error_handlers(app)
-    for module in (users, api_tokens, account_settings, audit_logs, verify, health,
+    for module in (users, api_tokens, account_settings, audit_logs, verify, health, metrics,
                    access_requests, deliveries, calendar, reports, oauth_clients,
                    oauth_tokens):
         app.include_router(module.router)
     app.include_router(oauth.router)
     app.include_router(oauth.consent)
     install_web(app)
+    # innermost: JsonSuffixMiddleware hands on a copy of the scope, and the route the router
+    # records in it is the label
+    app.add_middleware(RequestTimingMiddleware, metrics=core.metrics)
     app.add_middleware(JsonSuffixMiddleware)
     app.add_middleware(RateLimitHeadersMiddleware)
     app.add_middleware(SecurityHeadersMiddleware)

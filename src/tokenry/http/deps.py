@@ -9,12 +9,15 @@ from fastapi import Depends, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.types import Scope
 
+from tokenry.auth.credentials import PasswordCredential, parse_authorization
 from tokenry.auth.rate_limit import RATE_STATE, RateState
 from tokenry.auth.records import Identity
 from tokenry.auth.verifier import NeedsLookup
 from tokenry.core import Core
+from tokenry.domain import oauth
 from tokenry.domain.accounts import subdomain_from_host
-from tokenry.domain.errors import NotFound, RateLimited, Unauthenticated
+from tokenry.domain.errors import NotFound, RateLimited, Throttled, Unauthenticated
+from tokenry.observe.metrics import Kind
 from tokenry.operations.context import Actor
 
 log = logging.getLogger("tokenry.auth")
@@ -54,10 +57,16 @@ def _auth_headers(raw: list[tuple[bytes, bytes]]) -> tuple[str | None, str | Non
 async def authenticate(request: Request) -> Identity:
     """Check the Authorization header. A cache hit costs no thread hop and no I/O."""
     core = get_core(request)
+    metrics = core.metrics
     scope = request.scope
     source = client_ip(request)
-    core.throttle.check(source)
     header, host, agent = _auth_headers(scope["headers"])
+    try:
+        core.throttle.check(source)
+    except Throttled:
+        metrics.refused(credential_kind(core, header), throttled=True)
+        raise
+    looked_up = False
     try:
         if header == AMBIGUOUS:
             raise Unauthenticated(AMBIGUOUS)
@@ -66,12 +75,22 @@ async def authenticate(request: Request) -> Identity:
         try:
             identity = core.verifier.authenticate_header(subdomain, header, cached_only=True)
         except NeedsLookup:
+            looked_up = True
+            metrics.cache_miss.inc()
             identity = await run_in_threadpool(core.verifier.authenticate_header, subdomain,
                                                header)
     except (Unauthenticated, NotFound) as failure:
-        core.throttle.record_failure(source)
+        _count_failure(core, source, credential_kind(core, header), looked_up)
         log.info("authentication failed from %s: %s", source, failure.description)
         raise Unauthenticated(failure.description) from None
+    if not looked_up:
+        metrics.cache_hit.inc()
+    if identity.oauth_token_id is not None:
+        metrics.ok_oauth.inc()
+    elif identity.token_id is not None:
+        metrics.ok_api_token.inc()
+    else:
+        metrics.ok_password.inc()
     count_request(core, scope, identity)
     if identity.oauth_token_id is not None:
         core.usage.record_oauth(identity.oauth_token_id, core.clock())
@@ -81,6 +100,29 @@ async def authenticate(request: Request) -> Identity:
         core.usage.record(identity.account.id, identity.token_id, identity.user.id, source,
                           agent, f"{scope['method']} {path}", core.clock())
     return identity
+
+
+def credential_kind(core: Core, header: str | None) -> Kind:
+    """The kind of credential a refused header carried, for the metrics (not the hot path)."""
+    credential = None if header == AMBIGUOUS else parse_authorization(header)
+    if credential is None:
+        return "none"
+    if isinstance(credential, PasswordCredential):
+        return "password"
+    access = oauth.prefix_for(core.settings.token_prefix, oauth.ACCESS) + "_"
+    return "oauth" if credential.secret.startswith(access) else "api_token"
+
+
+def _count_failure(core: Core, source: str, kind: Kind, looked_up: bool) -> None:
+    metrics = core.metrics
+    metrics.refused(kind)
+    if kind != "none" and not looked_up:
+        metrics.cache_hit.inc()  # refused from memory (a token already known to be unknown)
+    core.throttle.record_failure(source)
+    try:
+        core.throttle.check(source)
+    except Throttled:  # this failure reached the limit: the source is throttled from now on
+        metrics.throttled_sources.inc()
 
 
 def count_request(core: Core, scope: Scope, identity: Identity) -> None:

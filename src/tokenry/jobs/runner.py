@@ -10,6 +10,7 @@ job selects its work by state, so a rerun (or a run after a crash) does only wha
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -100,6 +101,7 @@ def run_jobs(core: Core, only: str | None = None) -> JobReport:
             if only is not None and name != only:
                 continue
             report.counts[name] = 0
+            started, failures = time.perf_counter(), len(report.errors)
             for account_id in accounts:
                 try:
                     with core.db.read() as session:
@@ -108,4 +110,6 @@ def run_jobs(core: Core, only: str | None = None) -> JobReport:
                 except Exception as error:  # one account's failure must not stop the rest
                     log.exception("job %s failed for account %s", name, account_id)
                     report.errors[f"{name}:{account_id}"] = type(error).__name__
+            core.metrics.job_ran(name, time.perf_counter() - started,
+                                 failed=len(report.errors) > failures)
     return report

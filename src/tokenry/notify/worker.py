@@ -120,6 +120,8 @@ def deliver_due(core: Core, *, limit: int = 100) -> DeliveryReport:
             if error is not None:
                 failing.add(target)
             outcome = record(core, item, batch.lease_until, error)
+            if outcome in ("failed", "dead"):
+                core.metrics.notification_failures.labels(item.channel, outcome).inc()
             if outcome is not None:
                 setattr(report, outcome, getattr(report, outcome) + 1)
     return report
