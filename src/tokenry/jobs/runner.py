@@ -3,7 +3,7 @@
 On PostgreSQL a session-level advisory lock makes sure only one node runs the jobs at
 once; a node that cannot take it skips the round. The lock is keyed by the schema too
 (``LOCK``), so installations that share one PostgreSQL database in different schemas never
-skip each other's rounds. Each job commits per account, and every
+skip each other's rounds. Each job commits per batch of rows (jobs/batches.py), and every
 job selects its work by state, so a rerun (or a run after a crash) does only what is left.
 """
 
