@@ -81,6 +81,7 @@ def test_an_admin_manages_tokens_over_several_pages(admin: TokenryClient) -> Non
     who = admin.verify()
     assert who.user.email == ADMIN_EMAIL and who.method == "token" and who.token is not None
     assert admin.me().email == ADMIN_EMAIL and admin.health().status == "ok"
+    assert admin.ready().status == "ready" and admin.ready().checks["schema"] == "ok"
 
 
 def test_an_admin_reads_users_settings_the_audit_log_and_reports(

@@ -66,6 +66,7 @@ SHOW_AUDIT_LOG = Route("GET", "/api/v2/audit_logs/{event_id}", "showAuditLog")
 EXPORT_AUDIT_LOGS = Route("POST", "/api/v2/audit_logs/export", "exportAuditLogs")
 VERIFY = Route("GET", "/api/v2/verify", "verify")
 HEALTH = Route("GET", "/healthz", "health")
+READY = Route("GET", "/readyz", "ready")
 CREATE_ACCESS_REQUEST = Route("POST", "/api/v2/access_requests", "createAccessRequest")
 LIST_ACCESS_REQUESTS = Route("GET", "/api/v2/access_requests", "listAccessRequests")
 SHOW_ACCESS_REQUEST = Route("GET", "/api/v2/access_requests/{request_id}", "showAccessRequest")
@@ -511,6 +512,16 @@ class TokenryClient:
 
     def health(self) -> schemas.Health:
         return self._get(schemas.Health, HEALTH)
+
+    def ready(self) -> schemas.Readiness:
+        """This node's readiness, ``ready`` or ``unready`` with each check: its ``503`` is an
+        answer here, not an error."""
+        try:
+            return self._get(schemas.Readiness, READY)
+        except ApiError as error:
+            if error.status != 503:
+                raise
+            return self._read(schemas.Readiness, error.body)
 
 
 def _audit_filters(*, source_type: str | None = None, source_id: int | None = None,
