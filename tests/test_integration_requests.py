@@ -162,6 +162,12 @@ def test_submission_is_refused_with_the_reason_when_the_policy_does_not_allow_it
     over = client.post("/api/v2/access_requests", headers=as_(people.requester),
                        json={"access_request": {**submit_body(), **integration()}})
     assert over.status_code == 422 and "tickets:read" in over.text
+    for bad in ("users:read\x00", "a" * 100_000, [1, 2]):  # named as the field, never a 500
+        refused_scopes = client.post("/api/v2/access_requests", headers=as_(people.requester),
+                                     json={"access_request": {**submit_body(), **integration(
+                                         scopes=bad)}})
+        assert refused_scopes.status_code == 422
+        assert list(refused_scopes.json()["details"]) == ["scopes"], refused_scopes.text
     no_scopes = client.post("/api/v2/access_requests", headers=as_(people.requester),
                             json={"access_request": {**submit_body(), "kind": "integration"}})
     assert no_scopes.status_code == 422 and "scopes" in no_scopes.text

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Request, Response
-from pydantic import BaseModel, ConfigDict, Field, StrictBool
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool
 
 from tokenry import schemas
 from tokenry.core import Core
@@ -38,6 +38,15 @@ router = APIRouter(prefix="/api/v2/access_requests", tags=["access requests"],
 DECISION = answers(schemas.AccessRequestBody, 403, 404, 409, 422)
 
 
+def _words(value: object) -> object:
+    """Zendesk's space-separated scopes as a list, so a bad one is named ``scopes`` (a union
+    of list and string would name pydantic's union members instead)."""
+    return value.split() if isinstance(value, str) else value
+
+
+Scopes = Annotated[list[ShortText], BeforeValidator(_words), Field(max_length=64)]
+
+
 class NewRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     service_name: ShortText | None = Field(None, max_length=200)
@@ -51,7 +60,7 @@ class NewRequest(BaseModel):
     kind: Literal["api_token", "integration"] | None = Field(
         None, description="api_token (default) or integration: an OAuth client created as the "
         "account's Integration bot")
-    scopes: list[ShortText] | ShortText | None = Field(
+    scopes: Scopes | None = Field(
         None, description="Scopes (a list or Zendesk's space-separated string); required for "
         "an integration, optional for an API token (none: full access)")
     client_kind: Literal["public", "confidential"] | None = Field(
