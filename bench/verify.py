@@ -307,14 +307,16 @@ class Server:
 
 
 @contextmanager
-def running_server(fix: Fixture) -> Iterator[Server]:
-    """``tokenry serve`` on a free loopback port, always stopped on the way out."""
+def running_server(fix: Fixture, env: dict[str, str] | None = None) -> Iterator[Server]:
+    """``tokenry serve`` on a free loopback port, always stopped on the way out; ``env``
+    replaces :func:`server_env`'s."""
     port = free_port()
     log_path = fix.directory / "server.log"
     with log_path.open("wb") as server_log:
         server = subprocess.Popen(
             [tokenry_command(), "serve", "--host", HOST, "--port", str(port)],
-            cwd=fix.directory, env=server_env(fix), stdout=server_log, stderr=subprocess.STDOUT,
+            cwd=fix.directory, env=env or server_env(fix), stdout=server_log,
+            stderr=subprocess.STDOUT,
         )
     try:
         url = f"http://{HOST}:{port}"

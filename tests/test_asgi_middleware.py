@@ -22,7 +22,7 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.testclient import TestClient
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from tests.conftest import ADMIN_EMAIL, basic
+from tests.conftest import ADMIN_EMAIL, basic, run_coroutine
 from tests.live import free_port, live_server
 from tokenry.asgi import TokenryIdentity, TokenryMiddleware, seconds_until
 from tokenry.core import Core
@@ -86,7 +86,7 @@ def run(middleware: TokenryMiddleware, scenario: Scenario, host: str = "service.
                 await scenario(client)
             finally:
                 await middleware.aclose()
-    asyncio.run(main())
+    run_coroutine(main())
 
 
 def test_a_valid_token_reaches_the_app_with_its_identity(
@@ -281,7 +281,7 @@ def test_tokenry_throttling_comes_back_as_429_for_the_caller_that_failed(
         assert len(middleware.cache) == (3 if forward_client else 2)  # never a 429
         await middleware.aclose()
 
-    asyncio.run(main())
+    run_coroutine(main())
     assert service.seen == (["/x"] if forward_client else [])
 
 
@@ -301,7 +301,7 @@ def test_the_account_is_the_requests_host_or_a_fixed_one(
                 await status("nope.localhost", "default.localhost"),
                 await status("default.localhost", "nope.localhost")]
 
-    assert asyncio.run(main()) == [200, 401, 200, 401]
+    assert run_coroutine(main()) == [200, 401, 200, 401]
 
 
 def test_the_cache_and_the_repr_hold_no_secret(

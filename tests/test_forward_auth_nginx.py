@@ -1,95 +1,69 @@
 """Forward auth through a real nginx: ``auth_request`` asks tokenry's ``/api/v2/verify``, each
 location requiring its own scope, in front of a real backend that records what nginx sent it.
 
-nginx is Debian's ``/usr/sbin/nginx`` (``TOKENRY_TEST_NGINX`` to point elsewhere), run in the
-foreground with every path inside its own directory and, when the tests run as root, as
-``nobody``. Without it these tests skip with a warning; in CI (``CI`` set, or
-``TOKENRY_REQUIRE_NGINX=1``) they fail instead.
+nginx comes from ``tests/nginx.py`` (Debian's, skipped without it except in CI, as ``nobody``
+when run as root). ``tests/test_topology.py`` runs the shipped ``deploy/nginx.conf``.
 """
 
 from __future__ import annotations
 
-import os
-import pwd
-import shutil
-import signal
-import socket
-import subprocess
-import tempfile
-import time
-import warnings
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
 import requests
 
 from tests.conftest import ADMIN_EMAIL, basic
-from tests.live import free_port, live_server
+from tests.live import live_server
+from tests.nginx import require_nginx, running_nginx
 from tests.receivers import HttpReceiver
 from tokenry.core import Core
 from tokenry.operations.context import Actor
 from tokenry.operations.create_token import create_token
 from tokenry.operations.update_token import update_token
 
-NGINX = os.environ.get("TOKENRY_TEST_NGINX", "/usr/sbin/nginx")
-REQUIRE_NGINX = os.environ.get("TOKENRY_REQUIRE_NGINX") == "1" or bool(os.environ.get("CI"))
-
 # One internal location per required scope: auth_request takes a URI, not arguments. The
 # identity headers are set once for the server; nginx's proxy_set_header replaces any header
 # of the same name the client sent, so a caller cannot claim to be someone else.
 CONFIG = """
-worker_processes 1;
-pid %(prefix)s/nginx.pid;
-error_log %(prefix)s/error.log notice;
-events { worker_connections 64; }
-http {
-    access_log %(prefix)s/access.log;
-    client_body_temp_path %(prefix)s/client_body;
-    proxy_temp_path %(prefix)s/proxy;
-    fastcgi_temp_path %(prefix)s/fastcgi;
-    uwsgi_temp_path %(prefix)s/uwsgi;
-    scgi_temp_path %(prefix)s/scgi;
+upstream tokenry { server 127.0.0.1:%(tokenry)d; }
+upstream backend { server 127.0.0.1:%(backend)d; }
 
-    upstream tokenry { server 127.0.0.1:%(tokenry)d; }
-    upstream backend { server 127.0.0.1:%(backend)d; }
+server {
+    listen 127.0.0.1:%(port)d;
 
-    server {
-        listen 127.0.0.1:%(port)d;
+    auth_request_set $tokenry_user_id $upstream_http_x_tokenry_user_id;
+    auth_request_set $tokenry_user_email $upstream_http_x_tokenry_user_email;
+    auth_request_set $tokenry_account $upstream_http_x_tokenry_account;
+    auth_request_set $tokenry_scopes $upstream_http_x_tokenry_scopes;
+    proxy_set_header X-Tokenry-User-Id $tokenry_user_id;
+    proxy_set_header X-Tokenry-User-Email $tokenry_user_email;
+    proxy_set_header X-Tokenry-Account $tokenry_account;
+    proxy_set_header X-Tokenry-Scopes $tokenry_scopes;
 
-        auth_request_set $tokenry_user_id $upstream_http_x_tokenry_user_id;
-        auth_request_set $tokenry_account $upstream_http_x_tokenry_account;
-        auth_request_set $tokenry_scopes $upstream_http_x_tokenry_scopes;
-        proxy_set_header X-Tokenry-User-Id $tokenry_user_id;
-        proxy_set_header X-Tokenry-Account $tokenry_account;
-        proxy_set_header X-Tokenry-Scopes $tokenry_scopes;
-
-        location = /_tokenry {
-            internal;
-            proxy_pass http://tokenry/api/v2/verify;
-            proxy_pass_request_body off;
-            proxy_set_header Content-Length "";
-        }
-        location = /_tokenry_tickets_read {
-            internal;
-            proxy_pass http://tokenry/api/v2/verify?scope=tickets:read;
-            proxy_pass_request_body off;
-            proxy_set_header Content-Length "";
-        }
-        location = /_tokenry_tickets_write {
-            internal;
-            proxy_pass http://tokenry/api/v2/verify?scope=tickets:write;
-            proxy_pass_request_body off;
-            proxy_set_header Content-Length "";
-        }
-
-        location /profile/ { auth_request /_tokenry; proxy_pass http://backend; }
-        location /tickets/ { auth_request /_tokenry_tickets_read; proxy_pass http://backend; }
-        location /admin-only/ { auth_request /_tokenry_tickets_write; proxy_pass http://backend; }
+    location = /_tokenry {
+        internal;
+        proxy_pass http://tokenry/api/v2/verify;
+        proxy_pass_request_body off;
+        proxy_set_header Content-Length "";
     }
+    location = /_tokenry_tickets_read {
+        internal;
+        proxy_pass http://tokenry/api/v2/verify?scope=tickets:read;
+        proxy_pass_request_body off;
+        proxy_set_header Content-Length "";
+    }
+    location = /_tokenry_tickets_write {
+        internal;
+        proxy_pass http://tokenry/api/v2/verify?scope=tickets:write;
+        proxy_pass_request_body off;
+        proxy_set_header Content-Length "";
+    }
+
+    location /profile/ { auth_request /_tokenry; proxy_pass http://backend; }
+    location /tickets/ { auth_request /_tokenry_tickets_read; proxy_pass http://backend; }
+    location /admin-only/ { auth_request /_tokenry_tickets_write; proxy_pass http://backend; }
 }
 """
 
@@ -97,67 +71,7 @@ http {
 @pytest.fixture(scope="session")
 def nginx() -> str:
     """The nginx binary, or a skip (a failure in CI) before any database is built."""
-    if not Path(NGINX).exists():
-        if REQUIRE_NGINX:
-            pytest.fail(f"nginx is required here (CI) but {NGINX} is missing")
-        warnings.warn(f"NGINX FORWARD-AUTH TESTS SKIPPED: {NGINX} is missing "
-                      "(apt-get install nginx)", stacklevel=1)
-        pytest.skip(f"{NGINX} is missing: forward auth through nginx not tested")
-    return NGINX
-
-
-def _unprivileged() -> dict[str, Any]:
-    """Popen arguments that keep nginx off root: as root, run it as ``nobody``."""
-    if os.geteuid() != 0:
-        return {}
-    nobody = pwd.getpwnam("nobody")
-    return {"user": nobody.pw_uid, "group": nobody.pw_gid, "extra_groups": []}
-
-
-@contextmanager
-def running_nginx(binary: str, tokenry_port: int, backend_port: int) -> Iterator[str]:
-    """nginx in the foreground on a free loopback port; yields its base URL."""
-    prefix = Path(tempfile.mkdtemp(prefix="tokenry-nginx-"))  # not under pytest's 0700 tree
-    port = free_port()
-    privileges = _unprivileged()
-    if privileges:
-        os.chown(prefix, privileges["user"], privileges["group"])
-    conf = prefix / "nginx.conf"
-    conf.write_text(CONFIG % {"prefix": prefix, "port": port, "tokenry": tokenry_port,
-                              "backend": backend_port})
-    process = subprocess.Popen(
-        [binary, "-p", str(prefix), "-c", str(conf), "-g", "daemon off;"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, **privileges)
-    try:
-        _wait_for_port(port, process, prefix)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        process.send_signal(signal.SIGQUIT)  # graceful: finish requests, then exit
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
-        if process.stderr is not None:
-            process.stderr.close()
-        shutil.rmtree(prefix, ignore_errors=True)
-
-
-def _wait_for_port(port: int, process: subprocess.Popen[bytes], prefix: Path) -> None:
-    deadline = time.monotonic() + 15
-    while True:
-        if process.poll() is not None:
-            stderr = process.stderr.read().decode() if process.stderr is not None else ""
-            log = prefix / "error.log"
-            raise RuntimeError(f"nginx exited with {process.returncode}: {stderr}"
-                               f"{log.read_text() if log.exists() else ''}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            if time.monotonic() > deadline:
-                raise RuntimeError("nginx did not open its port within 15 s") from None
-            time.sleep(0.02)
+    return require_nginx()
 
 
 @pytest.fixture
@@ -175,8 +89,11 @@ def gateway(nginx: str, core: Core, backend: HttpReceiver) -> Iterator[str]:
     with live_server(core) as tokenry_url:
         tokenry_port = urlsplit(tokenry_url).port
         assert tokenry_port is not None
-        with running_nginx(nginx, tokenry_port, backend.port) as url:
-            yield url
+        def server_conf(prefix: Path, port: int) -> str:
+            return CONFIG % {"port": port, "tokenry": tokenry_port, "backend": backend.port}
+
+        with running_nginx(nginx, server_conf) as proxy:
+            yield proxy.url
 
 
 def bearer(secret: str) -> dict[str, str]:
@@ -186,7 +103,8 @@ def bearer(secret: str) -> dict[str, str]:
 def test_an_unscoped_token_passes_every_location_and_the_backend_learns_who_called(
     gateway: str, backend: HttpReceiver, admin_actor: Actor, admin_auth: dict[str, str]
 ) -> None:
-    spoofed = {"X-Tokenry-User-Id": "999999", "X-Tokenry-Scopes": "*"}
+    spoofed = {"X-Tokenry-User-Id": "999999", "X-Tokenry-User-Email": "boss@example.com",
+               "X-Tokenry-Scopes": "*"}
     for path in ("/profile/me", "/tickets/42", "/admin-only/settings"):
         response = requests.get(gateway + path, headers=admin_auth | spoofed, timeout=10)
         assert response.status_code == 200, response.text
@@ -198,6 +116,7 @@ def test_an_unscoped_token_passes_every_location_and_the_backend_learns_who_call
         "/profile/me", "/tickets/42", "/admin-only/settings", "/admin-only/tickets"]
     for received in seen:
         assert received.headers["x-tokenry-user-id"] == str(admin_actor.user_id)
+        assert received.headers["x-tokenry-user-email"] == ADMIN_EMAIL
         assert received.headers["x-tokenry-account"] == "default"
         assert received.headers["x-tokenry-scopes"] == "*"
     assert seen[-1].body == b'{"ticket": 1}'  # only the subrequest to tokenry lost the body

@@ -130,8 +130,8 @@ SCHEDULER_QUESTIONS = {
     "send_expiry_reminders": "ix_api_tokens_account_expires",
     "expire_tokens": "ix_api_tokens_account_expires",
     "delete_expired_after_grace": "ix_api_tokens_account_expires",
-    "warn_before_inactivity": "ix_api_tokens_account_last_activity",
-    "deactivate_unused": "ix_api_tokens_account_last_activity",
+    "warn_before_inactivity": "ix_api_tokens_account_active_on",
+    "deactivate_unused": "ix_api_tokens_account_active_on",
     "delete_long_deactivated": "ix_api_tokens_account_deactivated",
     "retire_extended_tokens": "ix_api_tokens_account_retire",
     "send_client_expiry_reminders": "ix_oauth_clients_account_expires",
@@ -170,3 +170,24 @@ def test_each_scheduler_question_can_be_answered_from_its_index(
         plan = "\n".join(row[0] for row in connection.exec_driver_sql(
             f"EXPLAIN {statement}", parameters))
     assert "Seq Scan" not in plan and SCHEDULER_QUESTIONS[job] in plan, plan
+
+
+def test_inactivity_decides_by_the_moment_within_the_cutoff_day(
+        core: Core, admin_actor: Actor, clock: Clock) -> None:
+    """The index selects whole days; a token last used later on the cutoff's own day is not
+    yet idle long enough, one used earlier that day is."""
+    from tokenry.auth.usage import UsageRecorder
+    from tokenry.operations.account_settings import update_account_settings
+
+    update_account_settings(core, admin_actor, {"inactivity_days": 30})
+    clock.now = clock.now.replace(hour=12, minute=0, second=0, microsecond=0)
+    earlier, later = (create_token(core, admin_actor, description=d).token for d in "ab")
+    recorder = UsageRecorder()
+    for token, offset in ((earlier, -timedelta(hours=1)), (later, timedelta(hours=1))):
+        recorder.record(admin_actor.account_id, token.id, 1, "10.0.0.1", "ua", "GET /x",
+                        clock.now + offset)
+    recorder.flush(core.db)
+    clock.now += timedelta(days=30)  # the cutoff is noon, 30 days after the two uses' day
+    run_jobs(core, only="deactivate_unused")
+    still = active_ids(core)
+    assert later.id in still and earlier.id not in still

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 from datetime import timedelta
 from typing import Any
 
@@ -11,17 +12,21 @@ from fastapi.testclient import TestClient
 from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.conftest import ADMIN_EMAIL, Clock, basic
+from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, Clock, basic
 from tests.live import free_port, http, live_server
 from tests.receivers import HttpReceiver
 from tokenry.core import Core
 from tokenry.domain import oauth
+from tokenry.domain.errors import Throttled, Unauthenticated
 from tokenry.http.app import create_app
 from tokenry.jobs.runner import run_jobs
 from tokenry.notify.outbox import Message, enqueue
 from tokenry.notify.worker import deliver_due
 from tokenry.operations.account_settings import update_account_settings
 from tokenry.operations.context import Actor
+from tokenry.operations.create_oauth_client import ClientFields, create_oauth_client
+from tokenry.operations.web_sessions import sign_in
+from tokenry.storage.database import LOOKUP_POOL_SIZE
 
 METRICS_TOKEN = "scrape-secret-for-tests"
 LIMIT = 4  # failed sign-ins from one source before it is throttled
@@ -172,10 +177,13 @@ def test_job_runs_and_durations_are_counted_by_job(client: TestClient, core: Cor
                  result="ok") == 0
 
 
-def test_database_pool_use_is_reported(client: TestClient) -> None:
+def test_database_pool_use_is_reported(client: TestClient, core: Core) -> None:
     found = samples(scrape(client))
     assert value(found, "tokenry_db_pool_size", engine="write") >= 1
     assert ("tokenry_db_pool_checked_out", frozenset({("engine", "write")})) in found
+    if core.db.is_postgres:  # the pools cache misses use, on the event loop and in threads
+        assert value(found, "tokenry_db_pool_size", engine="lookup_async") == LOOKUP_POOL_SIZE
+        assert value(found, "tokenry_db_pool_size", engine="lookup") == LOOKUP_POOL_SIZE
 
 
 def test_two_apps_in_one_process_keep_their_own_counts(
@@ -210,3 +218,33 @@ def test_a_metrics_port_serves_them_alone_over_the_network(
     assert value(found, "tokenry_verifications_total", outcome="ok", kind="api_token") == 1
     assert value(found, "tokenry_http_request_duration_seconds_count", method="GET",
                  route="/api/v2/users/me") == 1
+
+
+def test_admin_center_sign_ins_are_counted_by_outcome(core: Core) -> None:
+    for password in ("wrong", ADMIN_PASSWORD, *["wrong"] * LIMIT):
+        with contextlib.suppress(Unauthenticated, Throttled):
+            sign_in(core, "default", ADMIN_EMAIL, password, ip="203.0.113.9", user_agent=None)
+    found = samples(generate_latest(core.metrics.registry).decode())
+    assert value(found, "tokenry_sign_ins_total", surface="admin_center", outcome="ok") == 1
+    # the limit counts failures: the one before the success and LIMIT - 1 after it are refused,
+    # the last finds the source throttled
+    assert value(found, "tokenry_sign_ins_total", surface="admin_center",
+                 outcome="refused") == LIMIT
+    assert value(found, "tokenry_sign_ins_total", surface="admin_center",
+                 outcome="throttled") == 1
+
+
+def test_oauth_client_secrets_are_counted_by_outcome(client: TestClient, core: Core,
+                                                     admin_actor: Actor) -> None:
+    assert admin_actor.user_id is not None
+    created = create_oauth_client(core, admin_actor, ClientFields(
+        name="Sync", identifier="sync", kind="confidential",
+        redirect_uris=["https://sync.example.com/cb"], user_id=admin_actor.user_id))
+    assert created.secret is not None
+    statuses = [client.post("https://testserver/oauth/tokens", auth=("sync", secret),
+                            data={"grant_type": "client_credentials", "scope": "read"}
+                            ).status_code for secret in (created.secret, "tkryos_wrong")]
+    assert statuses == [200, 401]
+    found = samples(scrape(client))
+    assert value(found, "tokenry_sign_ins_total", surface="oauth_client", outcome="ok") == 1
+    assert value(found, "tokenry_sign_ins_total", surface="oauth_client", outcome="refused") == 1

@@ -133,3 +133,34 @@ def test_each_batch_is_one_statement_per_table(core: Core, admin_actor: Actor, c
         event.remove(core.db.engine, "before_cursor_execute", seen)
     # five tokens in batches of two: three UPDATEs and three INSERTs, not one per token
     assert sorted(statements) == ["INSERT usage_counters"] * 3 + ["UPDATE api_tokens"] * 3
+
+
+def test_a_flush_keeps_the_day_of_last_activity_with_the_last_use(
+        core: Core, admin_actor: Actor, clock: Clock) -> None:
+    """The inactivity questions read ``active_on``: it must move with every last use."""
+    token = create_token(core, admin_actor, description="t").token
+    assert token.active_on == clock.now.date()  # a new token: the day it was made
+    used = clock.now + timedelta(days=3, hours=2)
+    recorder = UsageRecorder()
+    recorder.record(admin_actor.account_id, token.id, 1, "10.0.0.1", "ua", "GET /x", used)
+    recorder.flush(core.db)
+    with core.db.read() as session:
+        kept = session.scalars(select(ApiToken).where(ApiToken.id == token.id)).one()
+    assert (kept.last_used_at, kept.active_on) == (used, used.date())
+
+
+def test_no_index_covers_what_every_flush_rewrites(core: Core) -> None:
+    """PostgreSQL updates a row in place (HOT, no index writes) only when no indexed value
+    changes; the flush rewrites the last-used columns of every token used since the last."""
+    rewritten = ("last_used_at", "last_used_ip", "last_used_user_agent")
+    with core.db.engine.connect() as connection:
+        if core.db.is_postgres:
+            definitions = [row[0] for row in connection.execute(text(
+                "SELECT pg_get_indexdef(indexrelid) FROM pg_index "
+                "WHERE indrelid = 'api_tokens'::regclass"))]
+        else:
+            definitions = [row[0] or "" for row in connection.execute(text(
+                "SELECT sql FROM sqlite_master WHERE type = 'index' "
+                "AND tbl_name = 'api_tokens'"))]
+    assert definitions
+    assert not [d for d in definitions if any(column in d for column in rewritten)]

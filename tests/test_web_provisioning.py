@@ -53,7 +53,9 @@ def _save_and_take_secret(page: Any, section: Any, button: str) -> tuple[str, st
 def _close(page: Any, secret: str) -> None:
     shown = page.get_by_role("dialog", name="Copy your new API token")
     shown.get_by_role("button", name="I have copied it").click()
-    shown.wait_for(state="detached")  # the dialog's close event removes it
+    # the dialog's close event removes it (a CSS locator: the closed dialog is hidden
+    # at once, so a role locator would call it gone before the event removes it)
+    page.locator("#new-token-secret").wait_for(state="detached")
     assert secret not in page.content()  # closing leaves the secret nowhere on the page
     assert page.url.endswith("/admin/exceptions")
 

@@ -34,7 +34,9 @@ def test_add_a_token_see_it_once_and_manage_it(site: str, browser: Any, client: 
         assert_accessible(page)
         screenshot(page, tmp_path, "token-shown-once")
         shown.get_by_role("button", name="I have copied it").click()
-        shown.wait_for(state="detached")  # the dialog's close event removes it
+        # the dialog's close event removes it (a CSS locator: the closed dialog is hidden
+        # at once, so a role locator would call it gone before the event removes it)
+        page.locator("#new-token-secret").wait_for(state="detached")
         assert secret not in page.content()  # closing leaves only the truncated form
         assert page.url.endswith("/admin/api_tokens")
         page.reload()
@@ -184,7 +186,9 @@ def test_a_token_added_with_scopes_shows_them_and_is_held_to_them(
         shown = page.get_by_role("dialog", name="Copy your new API token")
         secret = shown.locator("#new-token-secret").inner_text().strip()
         shown.get_by_role("button", name="I have copied it").click()
-        shown.wait_for(state="detached")
+        # the dialog's close event removes it (a CSS locator: the closed dialog is hidden
+        # at once, so a role locator would call it gone before the event removes it)
+        page.locator("#new-token-secret").wait_for(state="detached")
         row = page.locator("tr", has_text="Reporting")
         assert "read users:read users:write" in row.inner_text()
         assert "full access" in page.locator("tr", has_text="Unlimited").inner_text()

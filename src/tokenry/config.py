@@ -6,6 +6,7 @@ Values come from ``TOKENRY_*`` environment variables, then from a settings file
 
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 from typing import Any, Literal
@@ -27,11 +28,19 @@ class Settings(BaseSettings):
     base_domain: str = "localhost"
     default_subdomain: str = "default"
     secret_key: SecretStr | None = None
+    # several server secrets, comma-separated, the current one first (see server_secret.py)
+    secret_keys: SecretStr | None = None
     secret_key_file: Path | None = None
     token_prefix: str = "tkry"  # noqa: S105 - a public prefix, not a secret
     admin_email: str = "admin@tokenry.local"
     admin_password: SecretStr | None = None
+    # Seconds a verification may be served from memory while nothing tells this node of other
+    # nodes' changes (0 turns the cache off) ...
     verify_cache_ttl: float = Field(2.0, ge=0, le=300)
+    # ... and while the invalidation watcher is connected and does (PostgreSQL LISTEN, or the
+    # SQLite generation poll)
+    verify_cache_ttl_listening: float = Field(300.0, ge=0, le=86400)
+    verify_cache_entries: int = Field(100_000, ge=1)
     usage_flush_interval: float = Field(5.0, gt=0, le=3600)
     auth_failure_limit: int = Field(20, ge=1)
     auth_failure_window: int = Field(60, ge=1)
@@ -62,6 +71,13 @@ class Settings(BaseSettings):
     metrics_port: int | None = Field(None, ge=1, le=65535)
     metrics_host: str = "127.0.0.1"
     metrics_token: SecretStr | None = None
+    # Many nodes: with redis_url set, the failure throttle, the rate limit and usage counts are
+    # shared through Redis under redis_prefix (default: derived from database_url; set it when
+    # the nodes spell one database differently, a relative SQLite path from other directories)
+    redis_url: SecretStr | None = None
+    redis_prefix: str = ""
+    redis_timeout: float = Field(0.25, gt=0, le=10)
+    redis_sync_interval: float = Field(0.1, gt=0, le=10)  # seconds between rate-limit syncs
     log_level: str = "info"
     log_format: Literal["text", "json"] = "text"
 
@@ -96,6 +112,14 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return make_url(self.database_url).get_backend_name() == "sqlite"
+
+    def resolved_redis_prefix(self) -> str:
+        """Keys of one installation: the database (and PostgreSQL schema) it serves, hashed,
+        unless ``redis_prefix`` names it."""
+        if self.redis_prefix:
+            return self.redis_prefix
+        database = make_url(self.database_url).render_as_string(hide_password=True)
+        return f"tokenry:{hashlib.sha256(database.encode()).hexdigest()[:16]}:"
 
     def resolved_secret_key_file(self) -> Path:
         """Where a generated server secret lives: next to a SQLite database, else the cwd."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from tokenry.cli import admin, backup, jobs, oauth, reports, requests, tokens, users
+from tokenry.cli import admin, backup, jobs, oauth, reports, requests, secret, tokens, users
 
 app = typer.Typer(name="tokenry", help="tokenry: a self-hosted authority for admin API tokens.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
@@ -37,6 +37,7 @@ app.add_typer(admin.settings_app, name="settings")
 app.add_typer(admin.audit_app, name="audit")
 app.add_typer(jobs.app, name="jobs")
 app.add_typer(reports.app, name="report")
+app.add_typer(secret.app, name="secret")
 
 
 def main() -> None:

@@ -6,18 +6,21 @@ A token reads ``<prefix>_<body><checksum>``:
 * ``checksum`` is the CRC32 of ``<prefix>_<body>`` written as 6 base62 characters, so a
   scanner can tell a real tokenry token from random text without asking the server.
 
-Only ``HMAC-SHA256(server secret, token)`` is ever stored. The token has enough entropy
+Only ``HMAC-SHA256(server secret, token)`` is ever stored, beside the id of the key
+(domain/keyring.py) that made it. The token has enough entropy
 that a slow password hash buys nothing, and one HMAC keeps verification fast.
 """
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import re
 import secrets
 import zlib
 from dataclasses import dataclass
+from typing import Protocol
+
+from tokenry.domain.keyring import Key, Keyring, fingerprint
 
 BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 BODY_LENGTH = 32
@@ -82,22 +85,77 @@ def looks_like_token(text: str) -> bool:
     return hmac.compare_digest(checksum(head), tail)
 
 
+class KeyringProvider(Protocol):
+    """Where the hasher reads the keyring: a fixed one, or a file reloaded when it changes."""
+
+    def keyring(self) -> Keyring: ...
+
+    def refresh(self) -> bool: ...
+
+
+class _FixedKeyring:
+    __slots__ = ("_keyring",)
+
+    def __init__(self, keyring: Keyring) -> None:
+        self._keyring = keyring
+
+    def keyring(self) -> Keyring:
+        return self._keyring
+
+    def refresh(self) -> bool:
+        return False
+
+
 class TokenHasher:
-    """Keyed hashing of token secrets with the server secret (the pepper)."""
+    """Keyed hashing of token secrets with the server's keyring (the pepper).
 
-    __slots__ = ("_key",)
+    New hashes are made with the current key (:meth:`stamp` also says which key); a stored
+    hash is found by :meth:`candidates`, the token's hash under every key, current first.
+    """
 
-    def __init__(self, key: bytes) -> None:
-        if len(key) < 32:
-            raise ValueError("the server secret must be at least 32 bytes")
-        self._key = key
+    __slots__ = ("_source",)
+
+    def __init__(self, key: bytes | Keyring | KeyringProvider) -> None:
+        if isinstance(key, bytes):
+            if len(key) < 32:
+                raise ValueError("the server secret must be at least 32 bytes")
+            key = Keyring((Key.of(key),))
+        self._source: KeyringProvider = _FixedKeyring(key) if isinstance(key, Keyring) else key
 
     def __repr__(self) -> str:
         return "TokenHasher(<secret>)"
 
+    @property
+    def keyring(self) -> Keyring:
+        return self._source.keyring()
+
     def hash(self, secret: str) -> str:
-        return hmac.digest(self._key, secret.encode(), "sha256").hex()
+        """The hash under the current key."""
+        return hmac.digest(self._source.keyring().current.secret, secret.encode(),
+                           "sha256").hex()
+
+    def stamp(self, secret: str) -> tuple[str, str]:
+        """The hash under the current key, and that key's id (to store beside it)."""
+        key = self._source.keyring().current
+        return hmac.digest(key.secret, secret.encode(), "sha256").hex(), key.id
+
+    def stamp_pair(self, first: str, second: str | None) -> tuple[str, str | None, str]:
+        """Two hashes under the same current key (an access and a refresh token), and its id."""
+        key = self._source.keyring().current
+        return (hmac.digest(key.secret, first.encode(), "sha256").hex(),
+                hmac.digest(key.secret, second.encode(), "sha256").hex()
+                if second is not None else None, key.id)
+
+    def candidates(self, secret: str) -> tuple[str, ...]:
+        """The hash under every key, the current one first: a stored hash is one of these."""
+        data = secret.encode()
+        return tuple(hmac.digest(key, data, "sha256").hex()
+                     for key in self._source.keyring().secrets())
+
+    def refresh(self) -> bool:
+        """Load a keyring rotated in by another process now; True when it changed."""
+        return self._source.refresh()
 
     def fingerprint(self) -> str:
-        """Identifies the key without revealing it, to detect a changed server secret."""
-        return hmac.new(self._key, b"tokenry server secret fingerprint", hashlib.sha256).hexdigest()
+        """Identifies the current key without revealing it."""
+        return fingerprint(self._source.keyring().current.secret)

@@ -12,6 +12,8 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from tokenry.domain.keyring import Keyring
+
 SECRET_BYTES = 32
 # last_seen_at is written at most this often: a page view should not always be a write
 TOUCH_EVERY = timedelta(minutes=1)
@@ -26,23 +28,29 @@ def digest(server_key: bytes, purpose: str, secret: str) -> str:
     return hmac.digest(server_key, f"{purpose}:{secret}".encode(), "sha256").hex()
 
 
+def digests(keyring: Keyring, purpose: str, secret: str) -> tuple[str, ...]:
+    """The digest under every key, current first: a stored digest is one of these."""
+    return tuple(digest(key, purpose, secret) for key in keyring.secrets())
+
+
 def form_token(server_key: bytes, purpose: str, bound_to: str) -> str:
     """A form's anti-forgery token, bound to what the form acts for: the session's digest,
     the sign-in form's cookie, or an invitation link."""
     return digest(server_key, f"form-{purpose}", bound_to)
 
 
-def form_token_matches(server_key: bytes, purpose: str, bound_to: str, given: str) -> bool:
-    return hmac.compare_digest(form_token(server_key, purpose, bound_to).encode(),
-                               given.encode())
+def form_token_matches(keyring: Keyring, purpose: str, bound_to: str, given: str) -> bool:
+    """Made under any key of the keyring: a form rendered before a rotation still posts."""
+    return any(hmac.compare_digest(form_token(key, purpose, bound_to).encode(), given.encode())
+               for key in keyring.secrets())
 
 
 def csrf_token(server_key: bytes, secret_hash: str) -> str:
     return form_token(server_key, "session", secret_hash)
 
 
-def csrf_matches(server_key: bytes, secret_hash: str, given: str) -> bool:
-    return form_token_matches(server_key, "session", secret_hash, given)
+def csrf_matches(keyring: Keyring, secret_hash: str, given: str) -> bool:
+    return form_token_matches(keyring, "session", secret_hash, given)
 
 
 @dataclass(frozen=True, slots=True)

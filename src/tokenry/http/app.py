@@ -12,9 +12,8 @@ from fastapi import FastAPI
 from prometheus_client import start_http_server
 from starlette.concurrency import run_in_threadpool
 
-from tokenry.auth.invalidation import InvalidationWatcher
 from tokenry.config import Settings
-from tokenry.core import Core, build_core
+from tokenry.core import Core, build_core, watch_identity_changes
 from tokenry.http.docs import install_docs
 from tokenry.http.errors import install_error_handlers
 from tokenry.http.openapi import install_openapi
@@ -99,9 +98,7 @@ def create_app(settings: Settings, core: Core | None = None) -> FastAPI:
         core.db.check_schema()
         check_server_secret(core)
         app.state.schema_head = core.db.head_revision()  # once: it reads the scripts
-        watcher = app.state.watcher = InvalidationWatcher(settings.database_url,
-                                                          core.cache.clear)
-        watcher.start()
+        watcher = app.state.watcher = watch_identity_changes(core)
         if settings.scheduler_enabled:
             await _in_thread("notifications", lambda: release_own_leases(core))
         tasks = _background(core)
@@ -115,6 +112,8 @@ def create_app(settings: Settings, core: Core | None = None) -> FastAPI:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
             await _in_thread("usage", lambda: core.usage.flush(core.db))
+            if core.shared is not None:
+                await core.shared.aclose()
 
     app = FastAPI(title="tokenry", version="0.1.0", lifespan=lifespan,
                   docs_url=None, openapi_url="/api/openapi.json", redoc_url=None)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from functools import partial
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -55,7 +56,8 @@ def _auth_headers(raw: list[tuple[bytes, bytes]]) -> tuple[str | None, str | Non
 
 
 async def authenticate(request: Request) -> Identity:
-    """Check the Authorization header. A cache hit costs no thread hop and no I/O."""
+    """Check the Authorization header. A cache hit costs no thread hop and no I/O; a miss on
+    PostgreSQL costs one query on the event loop."""
     core = get_core(request)
     metrics = core.metrics
     scope = request.scope
@@ -74,13 +76,22 @@ async def authenticate(request: Request) -> Identity:
                                         core.settings.default_subdomain)
         try:
             identity = core.verifier.authenticate_header(subdomain, header, cached_only=True)
-        except NeedsLookup:
+        except NeedsLookup as needed:
+            # a miss, or this request was elected to verify a cached header again (the
+            # others meanwhile keep being answered from memory). On PostgreSQL a miss is
+            # read on the event loop; otherwise (SQLite, a password, a refresh, a token not
+            # found there) in a worker thread, which also reloads a rotated keyring.
             looked_up = True
             metrics.cache_miss.inc()
-            identity = await run_in_threadpool(core.verifier.authenticate_header, subdomain,
-                                               header)
+            answer = None if needed.refresh else \
+                await core.misses.authenticate_header(subdomain, header, needed)
+            if answer is None:
+                answer = await run_in_threadpool(partial(core.verifier.authenticate_header,
+                                                         subdomain, header,
+                                                         refresh=needed.refresh))
+            identity = answer
     except (Unauthenticated, NotFound) as failure:
-        _count_failure(core, source, credential_kind(core, header), looked_up)
+        await _count_failure(core, source, credential_kind(core, header), looked_up)
         log.info("authentication failed from %s: %s", source, failure.description)
         raise Unauthenticated(failure.description) from None
     if not looked_up:
@@ -91,7 +102,10 @@ async def authenticate(request: Request) -> Identity:
         metrics.ok_api_token.inc()
     else:
         metrics.ok_password.inc()
-    count_request(core, scope, identity)
+    if core.shared is None:
+        count_request(core, scope, identity)
+    else:  # only with Redis does counting ever await (near an account's limit)
+        await count_shared_request(core, scope, identity)
     if identity.oauth_token_id is not None:
         core.usage.record_oauth(identity.oauth_token_id, core.clock())
     elif identity.token_id is not None:
@@ -113,12 +127,12 @@ def credential_kind(core: Core, header: str | None) -> Kind:
     return "oauth" if credential.secret.startswith(access) else "api_token"
 
 
-def _count_failure(core: Core, source: str, kind: Kind, looked_up: bool) -> None:
+async def _count_failure(core: Core, source: str, kind: Kind, looked_up: bool) -> None:
     metrics = core.metrics
     metrics.refused(kind)
     if kind != "none" and not looked_up:
         metrics.cache_hit.inc()  # refused from memory (a token already known to be unknown)
-    core.throttle.record_failure(source)
+    await core.throttle.record_failure_async(source)
     try:
         core.throttle.check(source)
     except Throttled:  # this failure reached the limit: the source is throttled from now on
@@ -126,11 +140,22 @@ def _count_failure(core: Core, source: str, kind: Kind, looked_up: bool) -> None
 
 
 def count_request(core: Core, scope: Scope, identity: Identity) -> None:
-    """The account's rate limit; its state goes out in the response's headers
+    """The account's rate limit on this node; its state goes out in the response's headers
     (``RateLimitHeadersMiddleware``), the 429 included."""
     state = scope.setdefault("state", {})
     try:
         state[RATE_STATE] = core.rate_limit.hit(identity.account.id, identity.account.rate_limit)
+    except RateLimited as limited:
+        state[RATE_STATE] = RateState(identity.account.rate_limit, 0, limited.retry_after)
+        raise
+
+
+async def count_shared_request(core: Core, scope: Scope, identity: Identity) -> None:
+    """:func:`count_request` across the installation (Redis)."""
+    state = scope.setdefault("state", {})
+    try:
+        state[RATE_STATE] = await core.rate_limit.hit_shared(identity.account.id,
+                                                             identity.account.rate_limit)
     except RateLimited as limited:
         state[RATE_STATE] = RateState(identity.account.rate_limit, 0, limited.retry_after)
         raise

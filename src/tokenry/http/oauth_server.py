@@ -94,8 +94,11 @@ class Client:
 
     def check_client_secret(self, client_secret: str) -> bool:
         stored = self.record.secret_hash
-        return stored is not None and hmac.compare_digest(
-            stored, self.core.hasher.hash(client_secret))
+        matches = stored is not None and any(
+            hmac.compare_digest(stored, candidate)
+            for candidate in self.core.hasher.candidates(client_secret))
+        self.core.metrics.signed_in("oauth_client", "ok" if matches else "refused")
+        return matches
 
     def check_endpoint_auth_method(self, method: str, endpoint: str) -> bool:
         return method == "none" if self.public else method in SECRET_METHODS

@@ -1,7 +1,8 @@
 """Zendesk's two paginations on every list, and the links that walk them.
 
-Offset pagination (``page``, ``per_page``) answers ``next_page`` / ``previous_page`` and the
-total ``count``. Cursor pagination (``page[size]``, ``page[after]``, ``page[before]``) answers
+Offset pagination (``page``, ``per_page``) answers ``next_page`` / ``previous_page`` and
+``count``, which stops at a bound (operations.paging.COUNT_LIMIT) so page 1 of a long list
+is cheap. Cursor pagination (``page[size]``, ``page[after]``, ``page[before]``) answers
 ``meta`` (``has_more``, ``after_cursor``, ``before_cursor``) and ``links`` (``next``, ``prev``)
 and never counts the table. A request is a cursor request when it carries any ``page[...]``
 parameter.
@@ -23,14 +24,20 @@ from tokenry.domain.errors import Invalid
 from tokenry.domain.text import MAX_PAGE
 from tokenry.http.links import origin
 from tokenry.operations.context import CursorPage, CursorRequest, Listed, Listing, PageRequest
+from tokenry.operations.paging import COUNT_LIMIT
 
 PAGING = frozenset({"page", "per_page", "page[size]", "page[after]", "page[before]"})
 CURSOR = r"^[A-Za-z0-9_-]+$"  # what encode_cursor gives out
+COUNTED = (f"`count` is exact up to {COUNT_LIMIT:,} rows, or up to the end of the page asked "
+           f"for when that lies further; past that it is that bound (`next_page` still says "
+           f"whether more follow). Cursor pagination never counts.")
 
 
 def listing(
-    page: Annotated[int | None, Query(ge=1, le=MAX_PAGE)] = None,
-    per_page: Annotated[int | None, Query(ge=1, le=100)] = None,
+    page: Annotated[int | None, Query(
+        ge=1, le=MAX_PAGE, description=f"Offset pagination: the page number. {COUNTED}")] = None,
+    per_page: Annotated[int | None, Query(
+        ge=1, le=100, description="Offset pagination: rows per page (100 unless given)")] = None,
     size: Annotated[int | None, Query(
         alias="page[size]", ge=1, le=100,
         description="Cursor pagination: rows per page (no total count is given)")] = None,

@@ -1,15 +1,17 @@
 """Inactivity, as Zendesk now does: unused tokens are deactivated, long-deactivated deleted.
 
-The questions use the indexes on (account_id, coalesce(last_used_at, created_at)) and
-(account_id, deactivated_at), and the work goes in batches (``jobs.batches``).
+The questions use the indexes on (account_id, active_on) and (account_id, deactivated_at),
+and the work goes in batches (``jobs.batches``). ``active_on`` is the UTC day of a token's
+last activity (its last use, else its creation): the index range selects whole days, and the
+exact moment decides within the range's first and last day.
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from tokenry.core import Core
@@ -21,13 +23,22 @@ from tokenry.notify.outbox import enqueue
 from tokenry.operations._common import set_token_active
 from tokenry.storage.models import ApiToken
 
-# exactly the expression of the index ix_api_tokens_account_last_activity
 last_activity = func.coalesce(ApiToken.last_used_at, ApiToken.created_at)
-BY_LAST_ACTIVITY = (last_activity, ApiToken.id)
+BY_ACTIVE_DAY = (ApiToken.active_on, ApiToken.id)  # ix_api_tokens_account_active_on's order
 
 
-def last_activity_key(token: ApiToken) -> tuple[Any, ...]:
-    return token.last_used_at or token.created_at, token.id
+def active_day_key(token: ApiToken) -> tuple[Any, ...]:
+    return token.active_on, token.id
+
+
+def last_active_within(after: datetime | None, until: datetime) -> list[ColumnElement[bool]]:
+    """Tokens whose last activity lies in (``after``, ``until``]: the days through the index,
+    the moments on the rows it finds."""
+    conditions = [ApiToken.active_on <= until.astimezone(UTC).date(), last_activity <= until]
+    if after is not None:
+        conditions += [ApiToken.active_on >= after.astimezone(UTC).date(),
+                       last_activity > after]
+    return conditions
 
 
 def deactivate_unused(core: Core, account_id: int, policy: AccountSettings) -> int:
@@ -49,8 +60,8 @@ def deactivate_unused(core: Core, account_id: int, policy: AccountSettings) -> i
         return True
 
     return each_in_batches(core, select(ApiToken).where(
-        ApiToken.account_id == account_id, ApiToken.active.is_(True), last_activity <= cutoff),
-        BY_LAST_ACTIVITY, last_activity_key, deactivate)
+        ApiToken.account_id == account_id, ApiToken.active.is_(True),
+        *last_active_within(None, cutoff)), BY_ACTIVE_DAY, active_day_key, deactivate)
 
 
 def delete_long_deactivated(core: Core, account_id: int, policy: AccountSettings) -> int:

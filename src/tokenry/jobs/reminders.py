@@ -16,7 +16,7 @@ from tokenry.domain.access_requests import PENDING
 from tokenry.domain.settings import AccountSettings
 from tokenry.jobs._shared import holder_and_provisioners
 from tokenry.jobs.batches import each_in_batches
-from tokenry.jobs.inactivity import BY_LAST_ACTIVITY, last_activity, last_activity_key
+from tokenry.jobs.inactivity import BY_ACTIVE_DAY, active_day_key, last_active_within
 from tokenry.notify import messages
 from tokenry.notify.outbox import enqueue
 from tokenry.operations._requests import deciders, link_of, notify, user
@@ -71,5 +71,5 @@ def warn_before_inactivity(core: Core, account_id: int, policy: AccountSettings)
 
     return each_in_batches(core, select(ApiToken).where(
         ApiToken.account_id == account_id, ApiToken.active.is_(True),
-        last_activity > cutoff, last_activity <= warn_from),
-        BY_LAST_ACTIVITY, last_activity_key, warn, lock=False)
+        *last_active_within(cutoff, warn_from)), BY_ACTIVE_DAY, active_day_key, warn,
+        lock=False)

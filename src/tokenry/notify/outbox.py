@@ -83,12 +83,12 @@ def enqueue(session: Session, core: Core, account_id: int, message: Message,
             "status": "pending", "attempts": 0, "next_attempt_at": now, "created_at": now,
             "body": text, "sealed": None, "payload": {},
             "attachment_name": None, "attachment": None}
-    sealed = sealed_text.seal(core.server_key, sealed_text.OUTBOX, message.private) \
+    sealed = sealed_text.seal(core.keyring, sealed_text.OUTBOX, message.private) \
         if message.private else None
     attached: dict[str, Any] = {}
     if message.attachment is not None:
         attached = {"attachment_name": message.attachment.filename[:255],
-                    "attachment": sealed_text.seal_bytes(core.server_key, sealed_text.ATTACHMENT,
+                    "attachment": sealed_text.seal_bytes(core.keyring, sealed_text.ATTACHMENT,
                                                          message.attachment.compressed)}
     rows: list[dict[str, Any]] = []
     if core.settings.smtp_host and settings.notify_email:

@@ -151,8 +151,8 @@ def claim_due(core: Core, *, limit: int = 100) -> Batch:
                 id=row.id, account_id=row.account_id, event=row.event, channel=row.channel,
                 destination=row.destination, subject=row.subject, body=row.body,
                 payload=dict(row.payload or {}), idempotency_key=row.idempotency_key,
-                webhook_secret=sealed.open_setting(core.server_key, policy.webhook_secret),
-                bot_token=sealed.open_setting(core.server_key, policy.slack_bot_token),
+                webhook_secret=sealed.open_setting(core.keyring, policy.webhook_secret),
+                bot_token=sealed.open_setting(core.keyring, policy.slack_bot_token),
                 private=_private(core, row), sender=policy.mail_from,
                 attachment_name=row.attachment_name or "",
                 attachment=_attachment(core, row)))
@@ -162,7 +162,7 @@ def claim_due(core: Core, *, limit: int = 100) -> Batch:
 def _private(core: Core, row: Notification) -> str:
     if not row.sealed:
         return ""
-    opened = sealed.unseal(core.server_key, sealed.OUTBOX, row.sealed)
+    opened = sealed.unseal(core.keyring, sealed.OUTBOX, row.sealed)
     if opened is None:  # sealed under another server secret: the notice goes out without it
         log.error("notification %s: its private part cannot be opened with this server secret",
                   row.id)
@@ -172,7 +172,7 @@ def _private(core: Core, row: Notification) -> str:
 def _attachment(core: Core, row: Notification) -> bytes:
     if not row.attachment_name or not row.attachment:
         return b""
-    opened = sealed.unseal_bytes(core.server_key, sealed.ATTACHMENT, row.attachment)
+    opened = sealed.unseal_bytes(core.keyring, sealed.ATTACHMENT, row.attachment)
     if opened is None:  # the sender then refuses to send an e-mail without its file
         log.error("notification %s: its attachment cannot be opened with this server secret",
                   row.id)

@@ -13,10 +13,13 @@ from __future__ import annotations
 
 from typing import Literal
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 Outcome = Literal["ok", "refused", "throttled"]
 Kind = Literal["api_token", "oauth", "password", "none"]
+# Where a person or a client proves who it is outside the API's Authorization header
+Surface = Literal["admin_center", "oauth_client"]
+SURFACES: tuple[Surface, ...] = ("admin_center", "oauth_client")
 OUTCOMES: tuple[Outcome, ...] = ("ok", "refused", "throttled")
 KINDS: tuple[Kind, ...] = ("api_token", "oauth", "password", "none")
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
@@ -44,9 +47,24 @@ class Metrics:
                         "that needed the database (miss)", ["result"], registry=registry)
         self.cache_hit = cache.labels("hit")
         self.cache_miss = cache.labels("miss")
+        sign_ins = Counter(
+            "tokenry_sign_ins", "Sign-ins by surface and outcome: a person's password on the "
+            "Admin Center, an OAuth client's secret at the token, revocation and "
+            "introspection endpoints", ["surface", "outcome"], registry=registry)
+        self.sign_ins = {(surface, outcome): sign_ins.labels(surface, outcome)
+                         for surface in SURFACES for outcome in OUTCOMES}
         self.throttled_sources = Counter(
             "tokenry_throttled_sources", "Times a source (client address) reached the "
             "failure limit and was throttled", registry=registry)
+        redis_errors = Counter(
+            "tokenry_redis_errors", "Failed or timed-out Redis calls by what they shared "
+            "(the node used its own state instead)", ["operation"], registry=registry)
+        self.redis_errors = {op: redis_errors.labels(op)
+                             for op in ("throttle", "rate_limit", "usage")}
+        self.redis_up = Gauge("tokenry_redis_up", "1 while Redis answers (or is not "
+                              "configured), 0 while this node falls back to its own state",
+                              registry=registry)
+        self.redis_up.set(1)
         self._latency = Histogram(
             "tokenry_http_request_duration_seconds", "Time to answer a request, by method "
             "and route template", ["method", "route"], buckets=LATENCY_BUCKETS,
@@ -74,6 +92,9 @@ class Metrics:
         """One run of ``job`` over every account; ``failed`` when any account's run raised."""
         self.job_runs.labels(job, "failed" if failed else "ok").inc()
         self.job_duration.labels(job).observe(seconds)
+
+    def signed_in(self, surface: Surface, outcome: Outcome) -> None:
+        self.sign_ins[surface, outcome].inc()
 
     def refused(self, kind: Kind, *, throttled: bool = False) -> None:
         self.verifications["throttled" if throttled else "refused", kind].inc()

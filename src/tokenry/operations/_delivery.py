@@ -24,12 +24,13 @@ def send_sealed(session: Session, core: Core, request: AccessRequest, secret: st
     """``secret`` is ``token``'s or ``client``'s: the delivery names which."""
     now = core.clock()
     link_secret = delivery.new_link_secret()
+    key = core.keyring.current
     lifetime = timedelta(hours=account_settings(session, request.account_id).delivery_link_hours)
     sealed = Delivery(account_id=request.account_id, access_request_id=request.id,
                       token_id=token.id if token else None,
                       oauth_client_id=client.id if client else None, recipient_id=holder.id,
-                      link_hash=delivery.link_hash(core.server_key, link_secret),
-                      ciphertext=delivery.seal(core.server_key, link_secret, secret),
+                      link_hash=delivery.link_hash(key.secret, link_secret), key_id=key.id,
+                      ciphertext=delivery.seal(key.secret, link_secret, secret),
                       created_at=now, expires_at=now + lifetime)
     session.add(sealed)
     session.flush()

@@ -71,7 +71,7 @@ def update_account_settings(core: Core, actor: Actor,
             old = old_values[key]
             if value == old:
                 continue
-            stored = sealed.seal_setting(core.server_key, value) if key in SECRET_SETTINGS \
+            stored = sealed.seal_setting(core.keyring, value) if key in SECRET_SETTINGS \
                 else value
             session.merge(AccountSetting(account_id=actor.account_id, key=key, value=stored))
             shown_old, shown_new = audit_value(key, old), audit_value(key, value)

@@ -136,6 +136,8 @@ def _fsync(path: Path) -> None:
 
 
 def _secret_source(core: Core) -> str:
+    if core.settings.secret_keys is not None:
+        return "TOKENRY_SECRET_KEYS"
     if core.settings.secret_key is not None:
         return "TOKENRY_SECRET_KEY"
     return str(core.settings.resolved_secret_key_file())

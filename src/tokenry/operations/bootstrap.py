@@ -13,9 +13,14 @@ from tokenry.domain.errors import Conflict
 from tokenry.operations.accounts import add_account
 from tokenry.operations.context import Actor
 from tokenry.operations.users import add_user
+from tokenry.storage.key_usage import (
+    FINGERPRINT,
+    KEY_IDS,
+    needed_key_ids,
+    set_needed_key_ids,
+)
 from tokenry.storage.models import Account, ServerInfo, User
 
-FINGERPRINT = "secret_fingerprint"
 BOOTSTRAP_ADMIN = "bootstrap_admin_id"
 
 
@@ -33,18 +38,23 @@ class BootstrapReport:
 
 
 def check_server_secret(core: Core) -> None:
-    """Refuse to run with a different secret than the database was initialised with."""
+    """Refuse to run without every key the database's data was made with; then record the
+    current key as one the data may need from now on."""
+    keyring = core.keyring
     with core.db.transaction() as session:
-        stored = session.get(ServerInfo, FINGERPRINT)
-        fingerprint = core.hasher.fingerprint()
-        if stored is None:
-            session.add(ServerInfo(key=FINGERPRINT, value=fingerprint))
-        elif stored.value != fingerprint:
+        if session.get(ServerInfo, FINGERPRINT) is None:
+            session.add(ServerInfo(key=FINGERPRINT, value=keyring.current.fingerprint))
+            session.flush()
+        needed = needed_key_ids(session) or set()
+        missing = needed - set(keyring.ids)
+        if missing:
             raise SecretMismatch(
-                "The server secret differs from the one this database was initialised with, "
-                "so no existing token would verify. Restore the original TOKENRY_SECRET_KEY "
-                "or secret file."
-            )
+                "The server's keyring lacks the key(s) "
+                f"{', '.join(sorted(missing))} this database was made with, so tokens made "
+                "with them would not verify. Restore the keyring file (or TOKENRY_SECRET_KEY / "
+                "TOKENRY_SECRET_KEYS) that holds them.")
+        if keyring.current.id not in needed or session.get(ServerInfo, KEY_IDS) is None:
+            set_needed_key_ids(session, needed | {keyring.current.id})
 
 
 def bootstrap(core: Core) -> BootstrapReport | None:

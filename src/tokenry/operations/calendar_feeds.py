@@ -25,6 +25,7 @@ from tokenry.operations._common import acting_user, audit
 from tokenry.operations._requests import find_request, link_of, request_link
 from tokenry.operations.context import Actor
 from tokenry.storage.models import AccessRequest, ApiToken, CalendarFeed, OAuthClient, User
+from tokenry.storage.queries import matches
 
 SOURCE_TYPE = SourceType.CALENDAR_FEED
 PRODID = "-//tokenry//API token removal dates//EN"
@@ -53,7 +54,7 @@ def rotate_calendar_feed(core: Core, actor: Actor) -> str:
         else:
             action = Action.ROTATE
             what = f"Rotated the calendar feed of {user.email}; the old address no longer works"
-        feed.secret_hash = core.hasher.hash(secret)
+        feed.secret_hash, feed.key_id = core.hasher.stamp(secret)
         feed.created_at = core.clock()
         session.flush()
         audit(session, core, actor, action=action, source_type=SOURCE_TYPE, source_id=feed.id,
@@ -73,7 +74,7 @@ def calendar_feed(core: Core, secret: str) -> bytes:
     integration's OAuth client."""
     with core.db.read() as session:
         feed = session.scalar(select(CalendarFeed).where(
-            CalendarFeed.secret_hash == core.hasher.hash(secret)))
+            matches(CalendarFeed.secret_hash, core.hasher.candidates(secret))))
         owner = session.get(User, feed.user_id) if feed else None
         if owner is None or not _may_provision(owner):
             raise NotFound(NO_FEED)

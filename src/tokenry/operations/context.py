@@ -87,7 +87,11 @@ class CursorRequest:
 
 @dataclass(frozen=True, slots=True)
 class EveryRow:
-    """No paging: the whole list in one response."""
+    """No paging: the whole list in one response. A list longer than ``at_most`` rows answers
+    its first numbered page instead (its ``next_page`` leads on), never a response of
+    unbounded size."""
+
+    at_most: int | None = None
 
 
 Listing = PageRequest | CursorRequest | EveryRow
@@ -95,16 +99,21 @@ Listing = PageRequest | CursorRequest | EveryRow
 
 @dataclass(frozen=True, slots=True)
 class Page(Generic[T]):
-    """A numbered page, or every row (``request`` is then :class:`EveryRow`)."""
+    """A numbered page, or every row (``request`` is then :class:`EveryRow`). ``count`` may
+    stop at a bound (operations.paging); ``more`` then says whether rows follow the page."""
 
     items: list[T]
     count: int
     request: PageRequest | EveryRow
+    more: bool | None = None  # None: ``count`` is exact, and says it
+    exact: bool = True  # False: there are more than ``count`` rows (the count stopped there)
 
     @property
     def has_next(self) -> bool:
         if isinstance(self.request, EveryRow):
             return False
+        if self.more is not None:
+            return self.more
         return self.request.offset + len(self.items) < self.count
 
 

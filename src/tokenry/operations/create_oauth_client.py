@@ -98,7 +98,7 @@ def set_new_secret(core: Core, client: OAuthClient) -> str:
     """A fresh secret for ``client``; only its hash is kept, so the old one is dead at once."""
     new = token_format.generate(oauth.prefix_for(core.settings.token_prefix,
                                                  oauth.CLIENT_SECRET))
-    client.secret_hash = core.hasher.hash(new.secret)
+    client.secret_hash, client.key_id = core.hasher.stamp(new.secret)
     client.secret_display = new.display
     return new.secret
 

@@ -69,9 +69,10 @@ def issue_token(session: Session, core: Core, actor: Actor, *, description: str 
     if count > 256 and not account.large_token_limit:
         account.large_token_limit = True  # grandfathered: keep 2048 once above 256
     new = token_format.generate(core.settings.token_prefix)
+    secret_hash, key_id = core.hasher.stamp(new.secret)
     token = ApiToken(
         account_id=account.id, description=description, active=True,
-        secret_hash=core.hasher.hash(new.secret), display=new.display, created_at=now,
+        secret_hash=secret_hash, key_id=key_id, display=new.display, created_at=now,
         created_by_id=actor.user_id, updated_at=now, expires_at=expires_at, user_id=user_id,
         kind=kind, access_request_id=access_request_id, scopes=granted,
     )

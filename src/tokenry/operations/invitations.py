@@ -26,7 +26,7 @@ from tokenry.operations.context import Actor
 from tokenry.operations.users import find_user, password_hash
 from tokenry.operations.web_sessions import end_sessions
 from tokenry.storage.models import Invitation, User
-from tokenry.storage.queries import account_settings, instance_identity
+from tokenry.storage.queries import account_settings, instance_identity, matches
 
 LINK = "invitation"
 NO_CHANNEL = ("No private channel can reach {email}: configure SMTP (TOKENRY_SMTP_HOST) or a "
@@ -66,8 +66,9 @@ def invite_user(core: Core, actor: Actor, email: str) -> Invited:
             Invitation.replaced_at.is_(None)).values(replaced_at=now))
         secret = web_sessions.new_secret()
         hours = account_settings(session, actor.account_id).invitation_hours
-        invitation = Invitation(account_id=actor.account_id, user_id=user.id,
-                                link_hash=web_sessions.digest(core.server_key, LINK, secret),
+        key = core.keyring.current
+        invitation = Invitation(account_id=actor.account_id, user_id=user.id, key_id=key.id,
+                                link_hash=web_sessions.digest(key.secret, LINK, secret),
                                 created_by_id=actor.user_id, created_at=now,
                                 expires_at=now + timedelta(hours=hours))
         session.add(invitation)
@@ -98,7 +99,7 @@ def open_invitations(core: Core, actor: Actor, user_ids: set[int]) -> dict[int, 
 
 def _find(session: Session, core: Core, secret: str, *, lock: bool = False) -> Invitation:
     query = select(Invitation).where(
-        Invitation.link_hash == web_sessions.digest(core.server_key, LINK, secret[:128]))
+        matches(Invitation.link_hash, web_sessions.digests(core.keyring, LINK, secret[:128])))
     found = session.scalar(query.with_for_update() if lock else query)
     if found is None:
         raise NotFound("This invitation link is not valid.")

@@ -50,10 +50,11 @@ def mint(session: Session, core: Core, actor: Actor, client: OAuthClient, *, use
     access = token_format.generate(oauth.prefix_for(prefix, oauth.ACCESS))
     refresh = token_format.generate(oauth.prefix_for(prefix, oauth.REFRESH)) \
         if with_refresh else None
+    access_hash, refresh_hash, key_id = core.hasher.stamp_pair(
+        access.secret, refresh.secret if refresh else None)
     token = OAuthToken(
         account_id=client.account_id, client_id=client.id, user_id=user_id,
-        access_hash=core.hasher.hash(access.secret),
-        refresh_hash=core.hasher.hash(refresh.secret) if refresh else None,
+        access_hash=access_hash, refresh_hash=refresh_hash, key_id=key_id,
         display=access.display, refresh_display=refresh.display if refresh else None,
         scopes=list(scopes), grant_type=grant_type, family=family or secrets.token_hex(16),
         created_at=now, expires_at=now + life.access,

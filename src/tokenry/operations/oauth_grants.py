@@ -26,7 +26,7 @@ from tokenry.operations.context import Actor
 from tokenry.operations.issue_oauth_token import MintedToken, mint
 from tokenry.operations.revoke_oauth_token import revoke, revoke_family
 from tokenry.storage.models import Account, OAuthClient, OAuthCode, OAuthToken, User
-from tokenry.storage.queries import account_settings
+from tokenry.storage.queries import account_settings, matches
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,9 +104,10 @@ def save_code(core: Core, client: ClientRecord, user_id: int, code: str, *,
     """Keep the hash of ``code``, issued on ``user_id``'s consent, for ten minutes."""
     now = core.clock()
     with core.db.transaction() as session:
+        code_hash, key_id = core.hasher.stamp(code)
         session.add(OAuthCode(
             account_id=client.account_id, client_id=client.id, user_id=user_id,
-            code_hash=core.hasher.hash(code), redirect_uri=redirect_uri,
+            code_hash=code_hash, key_id=key_id, redirect_uri=redirect_uri,
             scopes=scopes, code_challenge=code_challenge,
             code_challenge_method=(code_challenge_method or "plain") if code_challenge
             else None,
@@ -118,7 +119,7 @@ def find_code(core: Core, client: ClientRecord, code: str) -> CodeRecord | None:
     A code presented again revokes the tokens it was exchanged for (RFC 6749 4.1.2)."""
     with core.db.read() as session:
         row = session.scalar(select(OAuthCode).where(
-            OAuthCode.code_hash == core.hasher.hash(code)))
+            matches(OAuthCode.code_hash, core.hasher.candidates(code))))
         if row is None or row.client_id != client.id:
             return None
         if row.used_at is not None:
@@ -173,9 +174,9 @@ def issue_for_grant(core: Core, client: ClientRecord, *, user_id: int, scopes: l
 def find_refresh(core: Core, client: ClientRecord, secret: str) -> RefreshRecord | None:
     """The live refresh token ``secret`` names. A spent one revokes its whole family (the
     token was copied: whoever holds the family's newest token must sign in again)."""
-    digest = core.hasher.hash(secret)
+    digests = core.hasher.candidates(secret)
     with core.db.transaction() as session:
-        row = session.scalar(select(OAuthToken).where(OAuthToken.refresh_hash == digest))
+        row = session.scalar(select(OAuthToken).where(matches(OAuthToken.refresh_hash, digests)))
         if row is None or row.client_id != client.id:
             return None
         if row.refreshed_at is not None:
@@ -240,13 +241,14 @@ class TokenFacts:
 
 def token_facts(core: Core, account_id: int, secret: str) -> TokenFacts | None:
     """The access or refresh token ``secret`` names in this account, live or not."""
-    digest = core.hasher.hash(secret)
+    digests = core.hasher.candidates(secret)
     with core.db.read() as session:
         row = session.scalar(select(OAuthToken).where(
-            or_(OAuthToken.access_hash == digest, OAuthToken.refresh_hash == digest)))
+            or_(matches(OAuthToken.access_hash, digests),
+                matches(OAuthToken.refresh_hash, digests))))
         if row is None or row.account_id != account_id:
             return None
-        is_refresh = row.access_hash != digest
+        is_refresh = row.access_hash not in digests
         expiry = row.refresh_expires_at if is_refresh else row.expires_at
         owner = session.get(OAuthClient, row.client_id)
         active = row.revoked_at is None and expiry is not None and expiry > core.clock() \

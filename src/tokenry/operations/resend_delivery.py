@@ -108,8 +108,8 @@ def _renew_token(session: Session, core: Core, actor: Actor,
                        "a new request instead.")
     old_display = token.display
     new = token_format.generate(core.settings.token_prefix)
-    token.secret_hash, token.display, token.updated_at = (
-        core.hasher.hash(new.secret), new.display, now)
+    token.secret_hash, token.key_id = core.hasher.stamp(new.secret)
+    token.display, token.updated_at = new.display, now
     set_token_active(session, core, actor, token, True, "its delivery was re-sent")
     return _Renewed(new.secret, "token", old_display, new.display, token=token)
 

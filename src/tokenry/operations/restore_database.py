@@ -1,9 +1,9 @@
 """Restore a backup made by ``tokenry backup`` over the configured database, then upgrade it.
 
 All or nothing: SQLite's pages are replaced in one write transaction, and ``pg_restore`` runs
-in one transaction that rolls back on its first error. A backup made with another server
-secret is refused before anything changes, since no token in it would verify. Stop the
-servers first: a running one keeps answering from what it cached.
+in one transaction that rolls back on its first error. A backup whose data needs a key the
+server's keyring lacks is refused before anything changes, since its tokens would not verify.
+Stop the servers first: a running one keeps answering from what it cached.
 """
 
 from __future__ import annotations
@@ -15,8 +15,10 @@ from sqlalchemy.engine import make_url
 
 from tokenry.core import Core
 from tokenry.domain.errors import BackupFailed, Invalid
-from tokenry.operations.bootstrap import FINGERPRINT, SecretMismatch
+from tokenry.domain.keyring import key_id_of_fingerprint
+from tokenry.operations.bootstrap import SecretMismatch
 from tokenry.storage.backup import BackupError, search_path_schema
+from tokenry.storage.key_usage import FINGERPRINT, KEY_IDS
 from tokenry.storage.restore import (
     pg_dump_facts,
     restore_postgres,
@@ -44,7 +46,7 @@ def restore_database(core: Core, source: Path) -> RestoreReport:
             if live.exists() and source.resolve() == live.resolve():
                 raise Invalid.field("source", f"{source} is the live database itself")
             backup_revision, fingerprint = sqlite_backup_facts(source, FINGERPRINT)
-            _check_secret(core, fingerprint)
+            _check_keys(core, fingerprint, sqlite_backup_facts(source, KEY_IDS)[1])
             restore_sqlite(source, live)
         else:
             schema, fingerprint = pg_dump_facts(settings.database_url, source, FINGERPRINT)
@@ -52,7 +54,8 @@ def restore_database(core: Core, source: Path) -> RestoreReport:
             if wanted is not None and schema != wanted:
                 raise Invalid.field("source", f"{source} holds the schema {schema}, but "
                                     f"tokenry is configured for {wanted}")
-            _check_secret(core, fingerprint)
+            _check_keys(core, fingerprint,
+                        pg_dump_facts(settings.database_url, source, KEY_IDS)[1])
             restore_postgres(settings.database_url, source)
             backup_revision = core.db.current_revision()  # before the upgrade below
     except BackupError as error:
@@ -62,9 +65,20 @@ def restore_database(core: Core, source: Path) -> RestoreReport:
                          revision=core.db.current_revision())
 
 
-def _check_secret(core: Core, fingerprint: str | None) -> None:
-    if fingerprint is not None and fingerprint != core.hasher.fingerprint():
+def _check_keys(core: Core, fingerprint: str | None, key_ids: str | None) -> None:
+    """Accept a backup when this keyring holds every key its data needs: the ones it lists
+    (``server_info.secret_key_ids``), or for a backup older than key ids, the one secret
+    whose fingerprint it recorded."""
+    if key_ids is not None:
+        needed = {kid for kid in key_ids.split(",") if kid}
+    elif fingerprint is not None:
+        needed = {key_id_of_fingerprint(fingerprint)}
+    else:
+        return  # a database never started holds nothing keyed
+    missing = needed - set(core.keyring.ids)
+    if missing:
         raise SecretMismatch(
-            "The backup was made with another server secret, so no token in it would verify "
-            "with this one. Configure the secret it was made with (TOKENRY_SECRET_KEY or the "
-            "secret file); nothing was restored.")
+            "The backup was made with another server secret: its data needs the key(s) "
+            f"{', '.join(sorted(missing))}, which this server's keyring does not hold, so its "
+            "tokens would not verify. Configure a keyring holding them (the keyring file, "
+            "TOKENRY_SECRET_KEY or TOKENRY_SECRET_KEYS it was made with); nothing was restored.")

@@ -18,7 +18,7 @@ from tokenry.domain.timefmt import iso
 from tokenry.operations._common import audit
 from tokenry.operations.context import Actor
 from tokenry.storage.models import AccessRequest, ApiToken, Delivery, OAuthClient, User
-from tokenry.storage.queries import account_settings, instance_identity
+from tokenry.storage.queries import account_settings, instance_identity, matches
 
 
 @dataclass(frozen=True)
@@ -52,7 +52,7 @@ class Retrieved:
 
 def _find(core: Core, session: Session, link_secret: str, lock: bool) -> Delivery:
     query = select(Delivery).where(
-        Delivery.link_hash == delivery.link_hash(core.server_key, link_secret))
+        matches(Delivery.link_hash, delivery.link_hashes(core.keyring, link_secret)))
     found = session.scalar(query.with_for_update() if lock else query)
     if found is None:
         raise NotFound("This delivery link is not valid.")
@@ -140,9 +140,11 @@ def retrieve_delivery(core: Core, link_secret: str, *, ip: str | None,
 def _open(core: Core, session: Session, found: Delivery, link_secret: str, now: datetime,
           ip: str | None) -> str:
     """Decrypt, destroy the ciphertext, and move the request on to ``delivered``."""
-    secret = delivery.unseal(core.server_key, link_secret, found.ciphertext or "")
+    secret = delivery.unseal_made_by(core.keyring, found.key_id, link_secret,
+                                     found.ciphertext or "")
     if secret is None:
-        raise Conflict("This delivery cannot be opened (the server secret changed).")
+        raise Conflict("This delivery cannot be opened: the server's keyring no longer holds "
+                       "the key it was sealed with.")
     found.ciphertext, found.retrieved_at, found.retrieved_ip = None, now, ip
     if found.access_request_id is not None:
         request = session.get(AccessRequest, found.access_request_id, with_for_update=True)

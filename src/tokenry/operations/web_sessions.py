@@ -17,12 +17,12 @@ from tokenry.auth.passwords import verify_password
 from tokenry.core import Core
 from tokenry.domain import web_sessions
 from tokenry.domain.audit import Action, SourceType
-from tokenry.domain.errors import Unauthenticated
+from tokenry.domain.errors import Throttled, Unauthenticated
 from tokenry.domain.users import Role, may_sign_in
 from tokenry.operations._common import audit
 from tokenry.operations.context import Actor
 from tokenry.storage.models import Account, User, WebSession
-from tokenry.storage.queries import instance_identity
+from tokenry.storage.queries import instance_identity, matches
 
 SESSION = "session"
 
@@ -81,7 +81,22 @@ def _web_user(session: Session, core: Core, row: WebSession, user: User) -> WebU
 def sign_in(core: Core, subdomain: str, email: str, password: str, *, ip: str,
             user_agent: str | None) -> SignedIn:
     """Check the password and open a session. Every failure looks the same to the caller."""
-    core.throttle.check(ip)
+    try:
+        core.throttle.check(ip)
+    except Throttled:
+        core.metrics.signed_in("admin_center", "throttled")
+        raise
+    try:
+        signed = _sign_in(core, subdomain, email, password, ip=ip, user_agent=user_agent)
+    except Unauthenticated:
+        core.metrics.signed_in("admin_center", "refused")
+        raise
+    core.metrics.signed_in("admin_center", "ok")
+    return signed
+
+
+def _sign_in(core: Core, subdomain: str, email: str, password: str, *, ip: str,
+             user_agent: str | None) -> SignedIn:
     with core.db.transaction() as session:
         account_id = _account_id(session, subdomain)
         user = session.scalar(select(User).where(User.account_id == account_id,
@@ -95,8 +110,9 @@ def sign_in(core: Core, subdomain: str, email: str, password: str, *, ip: str,
             raise Unauthenticated("wrong email or password")
         now = core.clock()
         secret = web_sessions.new_secret()
-        row = WebSession(account_id=account_id, user_id=user.id,
-                         secret_hash=web_sessions.digest(core.server_key, SESSION, secret),
+        key = core.keyring.current
+        row = WebSession(account_id=account_id, user_id=user.id, key_id=key.id,
+                         secret_hash=web_sessions.digest(key.secret, SESSION, secret),
                          created_at=now, last_seen_at=now, ip_address=ip[:64],
                          user_agent=(user_agent or "")[:255] or None)
         session.add(row)
@@ -113,12 +129,12 @@ def resume_session(core: Core, subdomain: str, secret: str) -> WebUser:
     still sign in. A page view is a read; the idle clock is written at most once a minute."""
     if not secret or len(secret) > 128:
         raise Unauthenticated("no session")
-    secret_hash = web_sessions.digest(core.server_key, SESSION, secret)
+    secret_hashes = web_sessions.digests(core.keyring, SESSION, secret)
     now = core.clock()
     with core.db.read() as session:
         found = session.execute(
             select(WebSession, User).join(User, User.id == WebSession.user_id)
-            .where(WebSession.secret_hash == secret_hash)
+            .where(matches(WebSession.secret_hash, secret_hashes))
         ).first()
         if found is None:
             raise Unauthenticated("no such session")
@@ -144,7 +160,7 @@ def sign_out(core: Core, secret: str) -> None:
         return
     with core.db.transaction() as session:
         session.execute(delete(WebSession).where(
-            WebSession.secret_hash == web_sessions.digest(core.server_key, SESSION, secret)))
+            matches(WebSession.secret_hash, web_sessions.digests(core.keyring, SESSION, secret))))
 
 
 def end_sessions(session: Session, user_id: int) -> None:

@@ -1,4 +1,5 @@
-"""The engine, transactions, schema checks and the post-commit signal the auth cache uses."""
+"""The engine, transactions, schema checks and the post-commit signal the auth cache uses
+(identity writes: see ``IDENTITY_TABLES``)."""
 
 from __future__ import annotations
 
@@ -11,9 +12,12 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, Executable, Row, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
+from tokenry.storage.lookup_pool import LookupPool
 from tokenry.storage.models import (
     Account,
     AccountSetting,
@@ -24,11 +28,20 @@ from tokenry.storage.models import (
 )
 
 MIGRATIONS = Path(__file__).parent / "migrations"
-# Writes to these change who can authenticate; committing one clears the verification cache.
-IDENTITY_TABLES = (Account, AccountSetting, ApiToken, User)
+# Committing a write to these clears the verification cache (here at once, elsewhere through
+# the invalidation watcher). What the cache keeps, and what may make it wrong:
+#   ("account", subdomain), None included      any Account or AccountSetting row, new ones too
+#   ("user", account, email), None included    any User row: a new user may be a cached "no"
+#   ("user-id", account, id)                   a changed or deleted User
+#   ("token", hash) / ("access", hash), None   a changed or deleted ApiToken / OAuthToken;
+#     included                                 a new one holds a new random secret, which no
+#                                              cached "no" can be about
+#   ("instance-base-url", account)             an AccountSetting row
+#   a header's identity                        any of the above, or its OAuthClient changing
+IDENTITY_TABLES = (Account, AccountSetting, User)
 # Changing or deleting these ends credentials; a new row (an issued token) ends none, so
 # issuing does not clear the cache.
-REVOKING_TABLES = (OAuthClient, OAuthToken)
+REVOKING_TABLES = (ApiToken, OAuthClient, OAuthToken)
 # One channel per schema, so installations sharing a PostgreSQL database in different schemas
 # do not clear each other's caches: the name is computed by the server from current_schema().
 IDENTITY_CHANNEL = "'tokenry_' || md5(current_schema())"
@@ -38,6 +51,22 @@ BUMP_GENERATION = (
     "INSERT INTO server_info (key, value) VALUES ('identity_generation', '1') "
     "ON CONFLICT (key) DO UPDATE SET value = CAST(CAST(value AS INTEGER) + 1 AS TEXT)"
 )
+
+
+# Connections kept open for requests that read or write (a cache miss has pools of its own,
+# below). They are opened as concurrency needs them and then kept: the old 10 plus 20
+# overflow connections, closed again on return, opened a PostgreSQL session every few
+# requests under load. Overflow remains for bursts past 20 worker threads at once.
+POOL_SIZE = 20
+# Connections for the verifier's single-row look-ups (a cache miss), in each of two pools:
+# the event loop's (``lookup_pool``) and the worker threads' (``lookup_engine``). Both are
+# autocommit, so a look-up is one round trip (no BEGIN, no ROLLBACK on return, no pre-ping).
+# A miss holds its connection for one query, so a few connections serve many misses.
+LOOKUP_POOL_SIZE = 8
+# A connection older than this is replaced when next checked out, so that connections the
+# server or a proxy closed while idle are not kept for ever; one that broke in between is
+# noticed by the query that uses it (see ``lookup``).
+POOL_RECYCLE = 600
 
 
 class SchemaOutOfDate(RuntimeError):
@@ -75,7 +104,8 @@ class Database:
         if is_sqlite:
             kwargs["connect_args"] = {"check_same_thread": False, "timeout": 10}
         else:
-            kwargs.update(pool_size=10, max_overflow=20, pool_pre_ping=True)
+            kwargs.update(pool_size=POOL_SIZE, max_overflow=10, pool_pre_ping=True,
+                          pool_recycle=POOL_RECYCLE)
         # Bound values (a delivery's ciphertext, a password hash) never reach a log line or an
         # exception message.
         kwargs["hide_parameters"] = True
@@ -86,6 +116,15 @@ class Database:
             _sqlite_setup(self.engine, begin="BEGIN IMMEDIATE")
             self.read_engine = create_engine(url, **kwargs)
             _sqlite_setup(self.read_engine, begin="BEGIN")
+            self.lookup_engine = self.read_engine
+            self.lookup_pool: LookupPool | None = None
+        else:
+            self.lookup_engine = create_engine(
+                url, echo=echo, hide_parameters=True, isolation_level="AUTOCOMMIT",
+                pool_size=LOOKUP_POOL_SIZE, max_overflow=0, pool_recycle=POOL_RECYCLE)
+            libpq = make_url(url).set(drivername="postgresql")
+            self.lookup_pool = LookupPool(libpq.render_as_string(hide_password=False),
+                                          LOOKUP_POOL_SIZE)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._read_sessions = sessionmaker(self.read_engine, expire_on_commit=False)
         self._identity_listeners: list[Callable[[], None]] = []
@@ -135,6 +174,29 @@ class Database:
         """A session for queries only; on SQLite it does not take the write lock."""
         with self._read_sessions() as session:
             yield session
+
+    def lookup(self, statement: Executable, params: dict[str, Any]) -> list[Row[Any]]:
+        """The rows of a read-only query, in one round trip on PostgreSQL.
+
+        There is no pre-ping: a connection that died while idle (a database restart) fails
+        its query, SQLAlchemy then discards every connection of that age, and the query is
+        tried once more on a fresh one.
+        """
+        try:
+            return self._lookup(statement, params)
+        except DBAPIError as error:
+            if not error.connection_invalidated:
+                raise
+            return self._lookup(statement, params)
+
+    def lookup_one(self, statement: Executable, params: dict[str, Any]) -> Row[Any] | None:
+        """The first row of :meth:`lookup` (the verifier's look-ups find one row or none)."""
+        rows = self.lookup(statement, params)
+        return rows[0] if rows else None
+
+    def _lookup(self, statement: Executable, params: dict[str, Any]) -> list[Row[Any]]:
+        with self.lookup_engine.connect() as connection:
+            return list(connection.execute(statement, params).all())
 
     # --- schema -------------------------------------------------------------------------
     def _alembic_config(self) -> Config:
@@ -199,3 +261,6 @@ class Database:
     def dispose(self) -> None:
         self.engine.dispose()
         self.read_engine.dispose()
+        self.lookup_engine.dispose()
+        if self.lookup_pool is not None:
+            self.lookup_pool.close()

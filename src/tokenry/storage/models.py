@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -16,9 +16,9 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     false,
-    text,
     true,
 )
+from sqlalchemy.engine.default import DefaultExecutionContext
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from tokenry.storage.types import IdType, UTCDateTime
@@ -31,6 +31,12 @@ class Base(DeclarativeBase):
 # SQLite reuses the largest rowid after a delete unless a table is AUTOINCREMENT; an id must
 # never name two things (two tokens would share one audit history).
 NEVER_REUSE_IDS: dict[str, Any] = {"sqlite_autoincrement": True}
+
+
+def _created_day(context: DefaultExecutionContext) -> date:
+    """A new token's ``active_on``: the UTC day it was created (its insert's created_at)."""
+    created: datetime = context.get_current_parameters()["created_at"]  # type: ignore[no-untyped-call]
+    return created.astimezone(UTC).date()
 
 
 class ServerInfo(Base):
@@ -91,8 +97,10 @@ class ApiToken(Base):
         Index("ix_api_tokens_account_expires", "account_id", "expires_at"),
         Index("ix_api_tokens_account_deactivated", "account_id", "deactivated_at"),
         Index("ix_api_tokens_account_retire", "account_id", "retire_at"),
-        Index("ix_api_tokens_account_last_activity", "account_id",
-              text("coalesce(last_used_at, created_at)")),
+        # inactivity: by the day of last activity, which the usage flush changes at most
+        # once a day per token (an index on last_used_at itself would cost every flush
+        # PostgreSQL's in-place updates)
+        Index("ix_api_tokens_account_active_on", "account_id", "active_on"),
         NEVER_REUSE_IDS,
     )
     id: Mapped[int] = mapped_column(IdType, primary_key=True)
@@ -100,6 +108,8 @@ class ApiToken(Base):
     description: Mapped[str] = mapped_column(String(255), default="")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     secret_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # the keyring's key that made the hash (domain/keyring.py); NULL: the original key
+    key_id: Mapped[str | None] = mapped_column(String(16), nullable=True, default=None)
     display: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     created_by_id: Mapped[int | None] = mapped_column(
@@ -107,6 +117,8 @@ class ApiToken(Base):
     )
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # the UTC day of last_used_at, else of created_at: what the inactivity questions ask
+    active_on: Mapped[date] = mapped_column(Date, default=_created_day)
     last_used_ip: Mapped[str | None] = mapped_column(String(64), nullable=True)
     last_used_user_agent: Mapped[str | None] = mapped_column(String(255), nullable=True)
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
@@ -180,6 +192,8 @@ class Delivery(Base):
     oauth_client_id: Mapped[int | None] = mapped_column(IdType, nullable=True)  # or a client's
     recipient_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     link_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # the keyring's key that made the hash (domain/keyring.py); NULL: the original key
+    key_id: Mapped[str | None] = mapped_column(String(16), nullable=True, default=None)
     ciphertext: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -232,6 +246,8 @@ class CalendarFeed(Base):
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), unique=True)
     secret_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # the keyring's key that made the hash (domain/keyring.py); NULL: the original key
+    key_id: Mapped[str | None] = mapped_column(String(16), nullable=True, default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
@@ -300,6 +316,8 @@ class WebSession(Base):
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     secret_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # the keyring's key that made the hash (domain/keyring.py); NULL: the original key
+    key_id: Mapped[str | None] = mapped_column(String(16), nullable=True, default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
     ip_address: Mapped[str | None] = mapped_column(String(64), nullable=True)
@@ -316,6 +334,8 @@ class Invitation(Base):
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     link_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # the keyring's key that made the hash (domain/keyring.py); NULL: the original key
+    key_id: Mapped[str | None] = mapped_column(String(16), nullable=True, default=None)
     created_by_id: Mapped[int | None] = mapped_column(IdType, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -343,6 +363,8 @@ class OAuthClient(Base):
     allowed_scopes: Mapped[list[str] | None] = mapped_column(JSON(none_as_null=True),
                                                              nullable=True, default=None)
     secret_hash: Mapped[str | None] = mapped_column(String(64), unique=True, nullable=True)
+    # the keyring's key that made the hash (domain/keyring.py); NULL: the original key
+    key_id: Mapped[str | None] = mapped_column(String(16), nullable=True, default=None)
     secret_display: Mapped[str | None] = mapped_column(String(64), nullable=True)
     # who a client_credentials token acts as
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"),
@@ -372,6 +394,8 @@ class OAuthCode(Base):
                                            index=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # the keyring's key that made the hash (domain/keyring.py); NULL: the original key
+    key_id: Mapped[str | None] = mapped_column(String(16), nullable=True, default=None)
     redirect_uri: Mapped[str] = mapped_column(String(2000))
     scopes: Mapped[list[str]] = mapped_column(JSON, default=list)
     code_challenge: Mapped[str | None] = mapped_column(String(128), nullable=True)
@@ -400,6 +424,8 @@ class OAuthToken(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     access_hash: Mapped[str] = mapped_column(String(64), unique=True)
     refresh_hash: Mapped[str | None] = mapped_column(String(64), unique=True, nullable=True)
+    # the keyring's key that made the hash (domain/keyring.py); NULL: the original key
+    key_id: Mapped[str | None] = mapped_column(String(16), nullable=True, default=None)
     display: Mapped[str] = mapped_column(String(64))
     refresh_display: Mapped[str | None] = mapped_column(String(64), nullable=True)
     scopes: Mapped[list[str]] = mapped_column(JSON, default=list)

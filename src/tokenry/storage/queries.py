@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, select
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from tokenry.domain.settings import AccountSettings
 from tokenry.storage.models import Account, AccountSetting
@@ -26,3 +26,14 @@ def instance_identity(session: Session, account_id: int,
     name = settings.display_name or session.scalar(
         select(Account.name).where(Account.id == account_id)) or ""
     return name, (settings.base_url or default_base_url).rstrip("/")
+
+
+def matches(column: InstrumentedAttribute[str] | InstrumentedAttribute[str | None],
+            digests: str | tuple[str, ...]) -> ColumnElement[bool]:
+    """``column`` equals the digest, or one of several (one per key of the keyring): a
+    single key keeps the plain equality, so a one-key server's query is unchanged."""
+    if isinstance(digests, str):
+        return column == digests
+    if len(digests) == 1:
+        return column == digests[0]
+    return column.in_(digests)

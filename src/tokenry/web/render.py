@@ -50,7 +50,13 @@ def exact(moment: datetime | None) -> str:
     return moment.strftime("%Y-%m-%d %H:%M UTC") if moment else ""
 
 
+def thousands(number: int) -> str:
+    """A count as people read it: 10,000, not 10000."""
+    return f"{number:,}"
+
+
 TEMPLATES.env.filters["exact"] = exact
+TEMPLATES.env.filters["thousands"] = thousands
 TEMPLATES.env.filters["iso"] = iso
 TEMPLATES.env.globals["ago"] = ago
 

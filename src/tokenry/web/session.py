@@ -84,7 +84,7 @@ async def posted_form(request: Request, user: SignedInUser) -> FormData:
     form = await request.form()
     given = form.get("csrf_token")
     if not isinstance(given, str) or not same_origin(request) or not web_sessions.csrf_matches(
-            core_of(request).server_key, user.session_hash, given):
+            core_of(request).keyring, user.session_hash, given):
         raise FormRefused
     return form
 

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from tokenry import schemas
 from tokenry.domain.text import MAX_ID
+from tokenry.domain.tokens import LARGE_LIMIT
 from tokenry.http.deps import CoreDep, CurrentActor
 from tokenry.http.documented import LOCATION, NO_STORE, answers
 from tokenry.http.links import resource_url
@@ -60,11 +61,13 @@ class ApiTokenChangesBody(BaseModel):
 @router.get("", summary="List API tokens (include_users=true side-loads their users)",
             description="With no paging parameter the answer holds every token of the "
                         "account, as Zendesk's does, so a client that reads one response "
-                        "misses none. `page`/`per_page` or `page[size]` page it.",
+                        "misses none (at most 2,048, the large-account limit; an account "
+                        "holding more, only by import, gets its first 100 with `next_page`). "
+                        "`page`/`per_page` or `page[size]` page it.",
             operation_id="listApiTokens", responses=answers(schemas.ApiTokenList, 403, 422))
 def list_api_tokens(request: Request, core: CoreDep, actor: CurrentActor, paging: Paging,
                     include_users: bool = False) -> dict[str, Any]:
-    result = list_tokens(core, actor, paging or EveryRow())
+    result = list_tokens(core, actor, paging or EveryRow(at_most=LARGE_LIMIT))
     body = page_json("api_tokens", [_json(request, t) for t in result.items], result, request)
     if include_users:  # Zendesk's side-loading: the users the tokens name, once each
         ids = {i for t in result.items for i in (t.user_id, t.created_by_id) if i is not None}

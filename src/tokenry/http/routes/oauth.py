@@ -21,6 +21,7 @@ from starlette.concurrency import run_in_threadpool
 
 from tokenry.core import Core
 from tokenry.domain.accounts import subdomain_from_host
+from tokenry.domain.errors import Throttled
 from tokenry.domain.scopes import TOKENRY_RESOURCES
 from tokenry.http.deps import client_ip
 from tokenry.http.links import origin
@@ -65,7 +66,11 @@ def _endpoint(name: str | None, request: Request, form: dict[str, str]) -> JSONR
     sign-in for the source's throttle, as a wrong API token does."""
     core: Core = core_of(request)
     source = client_ip(request)
-    core.throttle.check(source)
+    try:
+        core.throttle.check(source)
+    except Throttled:
+        core.metrics.signed_in("oauth_client", "throttled")
+        raise
     server = _server(request)
     try:
         oauth_request = _oauth_request(request, form)

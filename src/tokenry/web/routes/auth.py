@@ -55,7 +55,7 @@ def login(request: Request, email: Annotated[str, Form(max_length=254)] = "",
     nonce = request.cookies.get(LOGIN_FORM, "")
     target = safe_next(next)
     if not nonce or not same_origin(request) or not web_sessions.form_token_matches(
-            core.server_key, "login", nonce, csrf_token):
+            core.keyring, "login", nonce, csrf_token):
         return _login_page(request, email=email, next_path=target, status_code=403,
                            error="This sign-in form has expired. Please try again.")
     if not email or not password:
@@ -122,7 +122,7 @@ def accept(request: Request, link: str, password: Annotated[str, Form(max_length
     core = core_of(request)
     link = link[:128]
     if not same_origin(request) or not web_sessions.form_token_matches(
-            core.server_key, "invitation", link, csrf_token):
+            core.keyring, "invitation", link, csrf_token):
         # the form's token is derived from the link itself: the page must have been opened
         return _invitation_page(request, link, status_code=403,
                                 error="This form has expired. Please try again.")

@@ -1,0 +1,98 @@
+"""Cache misses answered on the event loop, one database read per key at a time.
+
+The verifier is synchronous: asked with ``cached_only=True`` it answers from memory or names
+the one cache entry it lacks (:class:`NeedsLookup`). Here that entry is read with
+:meth:`Lookups.async_loader` (psycopg's async connection, no worker thread), kept with
+:meth:`Verifier.remember`, and the verifier asked again: an API token's miss is one token read,
+its account and user being cached already. Concurrent misses for the same entry share one
+read. Whatever has no async read (SQLite, a password), or a cache that would not keep the
+answer (a TTL of 0, an identity change in between), returns None: the caller then takes the
+thread path, which reads without the cache.
+
+A token is read here by its hash under the current key only. After a rotation (a keyring of
+several keys), and for a token not found, the thread path answers: it looks under every key
+and, on a miss, reloads a keyring another process may have rotated, which this path cannot
+do without blocking the loop. A value read here is kept only if no identity change cleared
+the cache while it was being read (its generation is taken first).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+
+from tokenry.auth.lookups import Lookups
+from tokenry.auth.records import Identity
+from tokenry.auth.verifier import NeedsLookup, Verifier
+from tokenry.domain.token_format import TokenHasher
+
+HASHED = frozenset({"token", "access"})  # looked up by a hash under the server's keys
+
+# An API token needs at most its token, its user and its account: one more try than that.
+ATTEMPTS = 4
+
+
+class AsyncMisses:
+    def __init__(self, verifier: Verifier, lookups: Lookups, hasher: TokenHasher) -> None:
+        self._verifier = verifier
+        self._lookups = lookups
+        self._hasher = hasher
+        self._flights: dict[tuple[object, ...], asyncio.Future[object]] = {}
+
+    async def authenticate_header(self, subdomain: str, header: str | None,
+                                  needed: NeedsLookup) -> Identity | None:
+        """The identity, or None when this path cannot answer (see the module's doc).
+        ``needed`` is what the verifier, asked with ``cached_only``, said it lacked.
+        Raises what the verifier raises for a refused credential."""
+        verifier = self._verifier
+        for _ in range(ATTEMPTS):
+            key = needed.key
+            if key is None or needed.refresh:
+                return None
+            hashed = key[0] in HASHED
+            if hashed and len(self._hasher.keyring.keys) > 1:
+                return None
+            load = self._lookups.async_loader(key)
+            if load is None:
+                return None
+            generation = verifier.generation
+            value = await self._shared(key, load)
+            if value is None and hashed:
+                return None  # not under the current key: the thread path looks further
+            verifier.remember(key, value, generation)
+            try:
+                return verifier.authenticate_header(subdomain, header, cached_only=True)
+            except NeedsLookup as more:
+                needed = more
+        return None
+
+    async def _shared(self, key: tuple[object, ...],
+                      load: Callable[[], Awaitable[object]]) -> object:
+        """``load()``, or the result of the same load another request is running now."""
+        loop = asyncio.get_running_loop()
+        flight = self._flights.get(key)
+        if flight is not None and flight.get_loop() is loop:
+            try:
+                # shielded: a follower that goes away does not cancel the shared read
+                return await asyncio.shield(flight)
+            except asyncio.CancelledError:
+                task = asyncio.current_task()
+                if not flight.cancelled() or (task is not None and task.cancelling()):
+                    raise
+                # the request that was reading went away: read it here instead
+        flight = loop.create_future()
+        self._flights[key] = flight
+        try:
+            value = await load()
+        except BaseException as error:
+            if isinstance(error, Exception):
+                flight.set_exception(error)
+                flight.exception()  # retrieved: no "never retrieved" log if none waited
+            else:
+                flight.cancel()
+            raise
+        finally:
+            if self._flights.get(key) is flight:
+                del self._flights[key]
+        flight.set_result(value)
+        return value

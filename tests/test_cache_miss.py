@@ -1,0 +1,205 @@
+"""A cache miss: on PostgreSQL one query on the event loop (psycopg's async connection), the
+same identity as the thread path gives, one read for concurrent misses of one entry, and a
+connection that died while idle costs a retry, not an error. On SQLite the event-loop path
+declines and the thread path answers."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import psycopg
+import pytest
+
+from tests.conftest import ADMIN_EMAIL, POSTGRES_URL, basic, run_coroutine
+from tokenry.auth.cache import MISSING
+from tokenry.auth.verifier import NeedsLookup
+from tokenry.core import Core
+from tokenry.domain.errors import NotFound, Unauthenticated
+from tokenry.operations.context import Actor
+from tokenry.operations.create_oauth_client import ClientFields, create_oauth_client
+from tokenry.operations.create_oauth_token import create_oauth_token
+from tokenry.operations.create_token import create_token
+from tokenry.storage.database import LOOKUP_POOL_SIZE
+from tokenry.storage.lookup_pool import LookupPool
+
+
+def header(secret: str) -> str:
+    return basic(ADMIN_EMAIL, secret)["Authorization"]
+
+
+async def miss(core: Core, header: str, subdomain: str = "default") -> Any:
+    """What tokenry.http.deps.authenticate does: memory first, then the event-loop path."""
+    try:
+        return core.verifier.authenticate_header(subdomain, header, cached_only=True)
+    except NeedsLookup as needed:
+        return await core.misses.authenticate_header(subdomain, header, needed)
+
+
+def on_loop(core: Core, header: str) -> Any:
+    return run_coroutine(miss(core, header))
+
+
+def count_queries(pool: LookupPool, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The queries the pool runs (the real pool runs them; this only writes them down)."""
+    seen: list[str] = []
+    real = pool.fetch_one
+
+    async def counted(query: str, params: dict[str, Any]) -> Any:
+        seen.append(query)
+        return await real(query, params)
+
+    monkeypatch.setattr(pool, "fetch_one", counted)
+    return seen
+
+
+def end_idle_lookup_connections() -> int:
+    """Ends, from another session, the idle connections whose last query was a token or user
+    read: the look-up pools' (their autocommit connections keep that as their last query)."""
+    with psycopg.connect(POSTGRES_URL, autocommit=True) as admin:
+        row = admin.execute(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND state = 'idle' "
+            "AND (query LIKE 'SELECT api_tokens.id, api_tokens.account_id, %%' "
+            "OR query LIKE 'SELECT users.id, users.account_id, users.email, %%')").fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def test_a_token_miss_answers_as_the_thread_path_does(core: Core, admin_actor: Actor) -> None:
+    expires = datetime.now(UTC) + timedelta(days=3)
+    secret = create_token(core, admin_actor, description="bound", expires_at=expires,
+                          user_id=admin_actor.user_id, scopes=["users:read"]).secret
+    answer = on_loop(core, header(secret))
+    if not core.db.is_postgres:
+        assert answer is None  # SQLite: the caller takes the thread path
+        return
+    core.cache.clear()
+    from_thread = core.verifier.authenticate_header("default", header(secret))
+    assert answer == from_thread
+    assert answer.expires_at == expires.replace(microsecond=answer.expires_at.microsecond)
+    assert answer.expires_at.utcoffset() == timedelta(0)
+    assert answer.scopes == ("users:read",) and answer.token_bound
+    assert core.cache.get(("account", "default")) == answer.account  # read on the loop too
+    # Bearer: the token's bound user is read by id, on the event loop too
+    core.cache.clear()
+    assert on_loop(core, f"Bearer {secret}") == core.verifier.authenticate_header(
+        "default", f"Bearer {secret}")
+
+
+def test_an_unknown_token_goes_to_the_thread_path_which_refuses_and_remembers(
+        core: Core, admin_actor: Actor) -> None:
+    if not core.db.is_postgres:
+        pytest.skip("the event-loop path is PostgreSQL's")
+    unknown = header("tkry_" + "A" * 38)
+    # not under the current key: the thread path looks under every key (and reloads a
+    # keyring another process may have rotated), then refuses and remembers
+    assert on_loop(core, unknown) is None
+    with pytest.raises(Unauthenticated):
+        core.verifier.authenticate_header("default", unknown)
+    with pytest.raises(Unauthenticated):  # from memory now
+        core.verifier.authenticate_header("default", unknown, cached_only=True)
+    with pytest.raises(NotFound):  # an unknown account, read on the loop too
+        run_coroutine(miss(core, unknown, "nosuch"))
+
+
+def test_an_oauth_access_token_miss_is_answered_on_the_event_loop(
+        core: Core, admin_actor: Actor) -> None:
+    client = create_oauth_client(core, admin_actor, ClientFields(
+        name="miss", identifier="miss", kind="confidential", access_token_seconds=3600))
+    access = create_oauth_token(core, admin_actor, client.client.id, "read").access_token
+    core.verifier.account("default")
+    answer = on_loop(core, f"Bearer {access}")
+    if not core.db.is_postgres:
+        assert answer is None
+        return
+    assert answer.oauth_token_id is not None and answer.scopes == ("read",)
+    core.cache.clear()
+    assert answer == core.verifier.authenticate_header("default", f"Bearer {access}")
+
+
+def test_concurrent_misses_of_one_token_share_one_query(
+        core: Core, admin_actor: Actor, monkeypatch: pytest.MonkeyPatch) -> None:
+    if core.db.lookup_pool is None:
+        pytest.skip("the event-loop path is PostgreSQL's")
+    secret = create_token(core, admin_actor, description="hot").secret
+    core.verifier.authenticate_header("default", header(create_token(
+        core, admin_actor, description="warms the account and user").secret))
+    queries = count_queries(core.db.lookup_pool, monkeypatch)
+
+    async def many() -> list[Any]:
+        return await asyncio.gather(*(miss(core, header(secret))
+                                      for _ in range(20)))
+
+    answers = run_coroutine(many())
+    assert len(queries) == 1
+    assert {a.token_id for a in answers} == {answers[0].token_id}
+
+
+def test_misses_use_a_fixed_number_of_connections(core: Core, admin_actor: Actor) -> None:
+    pool = core.db.lookup_pool
+    if pool is None:
+        pytest.skip("the event-loop path is PostgreSQL's")
+    secrets = [create_token(core, admin_actor, description=f"t{i}").secret for i in range(30)]
+    core.verifier.authenticate_header("default", header(secrets[0]))
+
+    async def all_at_once() -> list[Any]:
+        return await asyncio.gather(*(miss(core, header(s))
+                                      for s in secrets[1:]))
+
+    assert all(run_coroutine(all_at_once()))
+    assert 1 <= pool.connections <= LOOKUP_POOL_SIZE
+
+
+def test_a_connection_that_died_while_idle_costs_a_retry_not_an_error(
+        core: Core, admin_actor: Actor) -> None:
+    if core.db.lookup_pool is None:
+        pytest.skip("a PostgreSQL server ends the connections here")
+    first, second, third, fourth = (create_token(core, admin_actor, description=d).secret
+                                    for d in ("a", "b", "c", "d"))
+
+    async def twice() -> tuple[Any, Any]:
+        # one event loop, as a server has: the pool's connection survives between misses
+        before = await miss(core, header(first))
+        assert core.db.lookup_pool is not None and core.db.lookup_pool.connections == 1
+        assert end_idle_lookup_connections() >= 1
+        return before, await miss(core, header(second))
+
+    core.verifier.account("default")
+    before, after = run_coroutine(twice())
+    assert before is not None and after is not None and after.token_id != before.token_id
+    # the thread path's pool, too
+    assert core.verifier.authenticate_header("default", header(third)).token_id
+    assert end_idle_lookup_connections() >= 1
+    identity = core.verifier.authenticate_header("default", header(fourth))
+    assert identity.user.email == ADMIN_EMAIL
+    assert core.cache.get(("account", "default")) is not MISSING
+    # an account's read (several rows: the account and its settings) retries as well
+    assert end_idle_lookup_connections() >= 1
+    assert core.verifier.account("default", fresh=True).subdomain == "default"
+
+
+def test_a_shared_read_outlives_the_request_that_started_it(core: Core) -> None:
+    """The request whose read the others wait on goes away (a client that hung up): the
+    others still get an answer, from a read of their own."""
+    started, release = asyncio.Event(), asyncio.Event()
+    reads: list[str] = []
+
+    async def slow_read() -> object:
+        reads.append("read")
+        started.set()
+        await release.wait()
+        return "the row"
+
+    async def scene() -> object:
+        leader = asyncio.ensure_future(core.misses._shared(("token", "x"), slow_read))
+        await started.wait()
+        follower = asyncio.ensure_future(core.misses._shared(("token", "x"), slow_read))
+        await asyncio.sleep(0)  # the follower now waits on the leader's read
+        leader.cancel()
+        release.set()
+        return await follower
+
+    assert run_coroutine(scene()) == "the row"
+    assert reads == ["read", "read"]
