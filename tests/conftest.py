@@ -7,15 +7,18 @@ unreachable PostgreSQL fails the run; elsewhere those tests skip with a loud not
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import os
 import shutil
 import uuid
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import argon2
 import psycopg
@@ -83,18 +86,28 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path}/tokenry.db"
         return
+    with postgres_schema("test") as url:
+        yield url
+
+
+@contextmanager
+def postgres_schema(what: str) -> Iterator[str]:
+    """A PostgreSQL URL whose tables live in a new schema, dropped afterwards. Unreachable
+    PostgreSQL fails in CI and skips ``what`` (with a warning) elsewhere."""
     if _PG_PROBLEM is not None:
         if REQUIRE_POSTGRES:
             pytest.fail(f"PostgreSQL is required here but unreachable: {_PG_PROBLEM}")
-        warnings.warn(f"PostgreSQL unreachable, test skipped: {_PG_PROBLEM}", stacklevel=1)
+        warnings.warn(f"PostgreSQL unreachable, {what} skipped: {_PG_PROBLEM}", stacklevel=1)
         pytest.skip("PostgreSQL unreachable (set up a server or run in CI)")
     schema = f"t_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(POSTGRES_URL, autocommit=True) as connection:
         connection.execute(f'CREATE SCHEMA "{schema}"')
     separator = "&" if "?" in POSTGRES_URL else "?"
-    yield f"{POSTGRES_URL}{separator}options=-csearch_path%3D{schema}"
-    with psycopg.connect(POSTGRES_URL, autocommit=True) as connection:
-        connection.execute(f'DROP SCHEMA "{schema}" CASCADE')
+    try:
+        yield f"{POSTGRES_URL}{separator}options=-csearch_path%3D{schema}"
+    finally:
+        with psycopg.connect(POSTGRES_URL, autocommit=True) as connection:
+            connection.execute(f'DROP SCHEMA "{schema}" CASCADE')
 
 
 @pytest.fixture
@@ -117,6 +130,10 @@ def settings(database_url: str, tmp_path: Path, settings_overrides: dict[str, An
         # A test calls the worker and the jobs itself; a server's own background run would
         # race it for the same outbox rows. Tests of the background run turn it on.
         "scheduler_enabled": False,
+        # Likewise the usage flush: a test flushes when it means to. A background flush in
+        # between would write uses the test has not yet flushed (after it moved the clock,
+        # say) and its counts would depend on the machine's speed.
+        "usage_flush_interval": 3600,
     }
     values.update(settings_overrides)
     return Settings(**values)
@@ -245,3 +262,14 @@ def browser() -> Iterator[Any]:
                   "--disable-component-update", "--disable-sync", "--no-first-run"])
         yield launched
         launched.close()
+
+
+T = TypeVar("T")
+
+
+def run_coroutine(coroutine: Coroutine[Any, Any, T]) -> T:
+    """``asyncio.run`` in a thread of its own: a file that ran earlier on this worker (a
+    browser test: Playwright's sync API) may leave an event loop running in this thread,
+    and asyncio.run refuses to start beside it."""
+    with ThreadPoolExecutor(1) as thread:
+        return thread.submit(asyncio.run, coroutine).result()
