@@ -15,11 +15,11 @@ from starlette.concurrency import run_in_threadpool
 from tokenry.config import Settings
 from tokenry.core import Core, build_core, watch_identity_changes
 from tokenry.http.docs import install_docs
+from tokenry.http.envelope import Envelope
 from tokenry.http.errors import install_error_handlers
+from tokenry.http.fast_lane import FastLane
 from tokenry.http.openapi import install_openapi
-from tokenry.http.rate_limit_headers import RateLimitHeadersMiddleware
 from tokenry.http.redaction import protect_access_log
-from tokenry.http.request_id import RequestIdMiddleware
 from tokenry.http.routes import (
     access_requests,
     api_tokens,
@@ -36,9 +36,6 @@ from tokenry.http.routes import (
     verify,
 )
 from tokenry.http.routes import settings as account_settings
-from tokenry.http.security_headers import SecurityHeadersMiddleware
-from tokenry.http.suffix import JsonSuffixMiddleware
-from tokenry.http.timing import RequestTimingMiddleware
 from tokenry.jobs.runner import run_jobs
 from tokenry.notify.worker import deliver_due, release_own_leases
 from tokenry.operations.bootstrap import check_server_secret
@@ -118,7 +115,7 @@ def create_app(settings: Settings, core: Core | None = None) -> FastAPI:
     app = FastAPI(title="tokenry", version="0.1.0", lifespan=lifespan,
                   docs_url=None, openapi_url="/api/openapi.json", redoc_url=None)
     # A trailing-slash redirect would be built from the Host header (an open redirect);
-    # JsonSuffixMiddleware answers the slash form directly instead.
+    # the envelope answers the slash form directly instead.
     app.router.redirect_slashes = False
     app.state.core = core
     protect_access_log()
@@ -130,13 +127,14 @@ def create_app(settings: Settings, core: Core | None = None) -> FastAPI:
     app.include_router(oauth.router)
     app.include_router(oauth.consent)
     install_web(app)
-    # innermost: JsonSuffixMiddleware hands on a copy of the scope, and the route the router
-    # records in it is the label
-    app.add_middleware(RequestTimingMiddleware, metrics=core.metrics)
-    app.add_middleware(JsonSuffixMiddleware)
-    app.add_middleware(RateLimitHeadersMiddleware)
-    app.add_middleware(SecurityHeadersMiddleware)
-    app.add_middleware(RequestIdMiddleware, trust_incoming=bool(settings.forwarded_allow_ips))
+    # innermost, so that the envelope applies to what it answers too
+    app.add_middleware(FastLane, routes=[*users.router.routes, *verify.router.routes,
+                                         *health.router.routes],
+                       endpoints={"/api/v2/users/me": users.me,
+                                  "/api/v2/verify": verify.verify_unscoped,
+                                  "/healthz": health.healthz})
+    app.add_middleware(Envelope, metrics=core.metrics,
+                       trust_request_id=bool(settings.forwarded_allow_ips))
     install_openapi(app)
     install_docs(app, "/api/openapi.json")
     return app

@@ -141,7 +141,7 @@ async def _count_failure(core: Core, source: str, kind: Kind, looked_up: bool) -
 
 def count_request(core: Core, scope: Scope, identity: Identity) -> None:
     """The account's rate limit on this node; its state goes out in the response's headers
-    (``RateLimitHeadersMiddleware``), the 429 included."""
+    (:mod:`tokenry.http.envelope`), the 429 included."""
     state = scope.setdefault("state", {})
     try:
         state[RATE_STATE] = core.rate_limit.hit(identity.account.id, identity.account.rate_limit)

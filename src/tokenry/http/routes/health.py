@@ -13,8 +13,9 @@ router = APIRouter(tags=["health"])
 @router.get("/healthz", summary="Liveness: answers without authentication or I/O",
             operation_id="health", response_model=None,
             responses=answers(schemas.Health, signed_in=False))
-async def healthz() -> JSONResponse:
-    # Built like /users/me's response, so the benchmark's ratio measures authentication only.
+async def healthz(request: Request) -> JSONResponse:
+    # Built like /users/me's response and answered in the same fast lane, so the
+    # benchmark's ratio measures authentication only.
     return JSONResponse({"status": "ok"})
 
 

@@ -24,9 +24,9 @@ from tokenry.domain.accounts import subdomain_from_host
 from tokenry.domain.errors import Throttled
 from tokenry.domain.scopes import TOKENRY_RESOURCES
 from tokenry.http.deps import client_ip
+from tokenry.http.envelope import PAGE_POLICY
 from tokenry.http.links import origin
 from tokenry.http.oauth_server import FormRequest, GrantUser, TokenryServer
-from tokenry.http.security_headers import PAGE_POLICY
 from tokenry.operations.web_sessions import WebUser
 from tokenry.web.render import core_of, render
 from tokenry.web.session import PostedForm, SignedInUser, WebRoute

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
 from tokenry import schemas
@@ -12,7 +12,7 @@ from tokenry.auth.records import Identity
 from tokenry.domain.errors import InsufficientScope
 from tokenry.domain.scopes import IMPERSONATE, READ, allows, header_value, normalise, parse_scope
 from tokenry.domain.timefmt import iso
-from tokenry.http.deps import CurrentIdentity
+from tokenry.http.deps import CurrentIdentity, authenticate
 from tokenry.http.documented import NO_STORE, answers, header
 from tokenry.present import identity_user_json
 
@@ -39,6 +39,16 @@ async def verify(identity: CurrentIdentity, scope: Annotated[str | None, Query(
                                     "can require it per location")] = None) -> JSONResponse:
     if scope is not None:
         _require(identity, scope)
+    return _verification(identity)
+
+
+async def verify_unscoped(request: Request) -> JSONResponse:
+    """``GET /verify`` with no ``scope``, as the fast lane (:mod:`tokenry.http.fast_lane`)
+    answers it."""
+    return _verification(await authenticate(request))
+
+
+def _verification(identity: Identity) -> JSONResponse:
     headers = {
         "X-Tokenry-User-Id": str(identity.user.id),
         "X-Tokenry-User-Email": identity.user.email,
