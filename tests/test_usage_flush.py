@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
+from typing import Any
 
+import psycopg
 import pytest
 from sqlalchemy import select, text
 
@@ -45,6 +47,23 @@ def test_a_flush_larger_than_one_batch_writes_every_token_and_counter(
                    for t in session.scalars(select(ApiToken))}
     for n, token in enumerate(tokens):  # the latest use of each token, however many batches
         assert written[token.id] == (f"10.0.0.{n}", f"ua{n}", clock.now + timedelta(seconds=n))
+
+
+def test_what_a_client_sends_is_stored_as_sent(core: Core, admin_actor: Actor,
+                                                clock: Clock) -> None:
+    """Addresses, agents and paths go to PostgreSQL as binary arrays: nothing is quoted or
+    escaped on the way, so quotes, braces, backslashes and any script arrive intact."""
+    token = create_token(core, admin_actor, description="t").token
+    agent = 'curl/8 "quoted" {braced,list} back\\slash NULL \u00e9\u4e2d\U0001f600 ' + "x" * 200
+    endpoint = 'GET /api/v2/{a,b}/"c"'
+    recorder = UsageRecorder()
+    recorder.record(admin_actor.account_id, token.id, 1, "2001:db8::1", agent, endpoint,
+                    clock.now)
+    recorder.flush(core.db)
+    with core.db.read() as session:
+        kept = session.scalars(select(ApiToken).where(ApiToken.id == token.id)).one()
+    assert (kept.last_used_ip, kept.last_used_user_agent) == ("2001:db8::1", agent)
+    assert counters(core) == {(token.id, endpoint): 1}
 
 
 def test_a_flush_never_moves_a_last_use_backwards(core: Core, admin_actor: Actor,
@@ -119,18 +138,31 @@ def test_each_batch_is_one_statement_per_table(core: Core, admin_actor: Actor, c
                         clock.now)
     statements: list[str] = []
 
-    def seen(conn: object, cursor: object, statement: str, *args: object) -> None:
-        words = statement.split()
+    def seen(statement: str) -> None:
+        words = str(statement).split()
         if words[0] == "UPDATE":
             statements.append(f"UPDATE {words[1]}")
         elif words[0] == "INSERT":
             statements.append(f"INSERT {words[2]}")
 
-    event.listen(core.db.engine, "before_cursor_execute", seen)
-    try:
+    if core.db.is_postgres:  # written on the driver's own cursor (binary arrays)
+        execute = psycopg.Cursor.execute
+
+        def spied(cursor: Any, query: Any, *args: Any, **kwargs: Any) -> Any:
+            seen(query)
+            return execute(cursor, query, *args, **kwargs)
+
+        monkeypatch.setattr(psycopg.Cursor, "execute", spied)
         recorder.flush(core.db)
-    finally:
-        event.remove(core.db.engine, "before_cursor_execute", seen)
+    else:
+        def listener(conn: object, cursor: object, statement: str, *args: object) -> None:
+            seen(statement)
+
+        event.listen(core.db.engine, "before_cursor_execute", listener)
+        try:
+            recorder.flush(core.db)
+        finally:
+            event.remove(core.db.engine, "before_cursor_execute", listener)
     # five tokens in batches of two: three UPDATEs and three INSERTs, not one per token
     assert sorted(statements) == ["INSERT usage_counters"] * 3 + ["UPDATE api_tokens"] * 3
 
