@@ -17,6 +17,7 @@ from tokenry.auth.cache import MISSING
 from tokenry.auth.verifier import NeedsLookup
 from tokenry.core import Core
 from tokenry.domain.errors import NotFound, Unauthenticated
+from tokenry.domain.token_format import TokenHasher
 from tokenry.operations.context import Actor
 from tokenry.operations.create_oauth_client import ClientFields, create_oauth_client
 from tokenry.operations.create_oauth_token import create_oauth_token
@@ -86,6 +87,29 @@ def test_a_token_miss_answers_as_the_thread_path_does(core: Core, admin_actor: A
     core.cache.clear()
     assert on_loop(core, f"Bearer {secret}") == core.verifier.authenticate_header(
         "default", f"Bearer {secret}")
+
+
+def test_a_miss_parses_and_hashes_the_header_once(
+        core: Core, admin_actor: Actor, monkeypatch: pytest.MonkeyPatch) -> None:
+    if core.db.lookup_pool is None:
+        pytest.skip("the event-loop path is PostgreSQL's")
+    secret = create_token(core, admin_actor, description="once").secret
+    core.verifier.account("default")
+    core.verifier.authenticate_header("default", header(create_token(
+        core, admin_actor, description="warm").secret))  # the admin user is cached too
+    hashed: list[str] = []
+    real = TokenHasher.hash
+
+    def counted(hasher: TokenHasher, secret: str) -> str:
+        hashed.append(secret)
+        return real(hasher, secret)
+
+    monkeypatch.setattr(TokenHasher, "hash", counted)
+    answer = on_loop(core, header(secret))
+    assert answer is not None and answer.token_id is not None
+    assert hashed == [secret]  # the pass after the read reuses the first pass's hash
+    assert core.verifier.authenticate_header("default", header(secret),
+                                             cached_only=True) == answer
 
 
 def test_an_unknown_token_goes_to_the_thread_path_which_refuses_and_remembers(

@@ -61,7 +61,8 @@ class AsyncMisses:
                 return None  # not under the current key: the thread path looks further
             verifier.remember(key, value, generation)
             try:
-                return verifier.authenticate_header(subdomain, header, cached_only=True)
+                return verifier.authenticate_header(subdomain, header, cached_only=True,
+                                                    presented=needed.presented)
             except NeedsLookup as more:
                 needed = more
         return None

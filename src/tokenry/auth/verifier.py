@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TypeVar
 
@@ -45,17 +46,30 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 
+@dataclass(frozen=True, slots=True)
+class Presented:
+    """What a ``cached_only`` pass worked out from a token header before it missed: handed
+    back to :meth:`Verifier.authenticate_header` once the missing entry is read, so that the
+    pass after it does not parse and hash the header again. It lives for one request."""
+
+    key: bytes  # the header's cache key
+    credential: TokenCredential
+    secret_hash: str | None  # the API token's hash under the current key, once computed
+
+
 class NeedsLookup(Exception):
     """Raised in ``cached_only`` mode when the answer needs the database. ``key`` is the
     cache entry that was missing (None for a password, which is never cached, or a
     refresh); ``refresh`` says this caller was elected to verify a cached header again: pass
-    it on to :meth:`Verifier.authenticate_header`."""
+    it on to :meth:`Verifier.authenticate_header`. ``presented`` (for a token header) goes
+    back to it too, after the entry has been read."""
 
     def __init__(self, key: tuple[object, ...] | None = None, *,
                  refresh: bool = False) -> None:
         super().__init__()
         self.key = key
         self.refresh = refresh
+        self.presented: Presented | None = None
 
 
 class Verifier:
@@ -109,7 +123,8 @@ class Verifier:
         return account
 
     def authenticate_header(self, subdomain: str, header: str | None, *,
-                            cached_only: bool = False, refresh: bool = False) -> Identity:
+                            cached_only: bool = False, refresh: bool = False,
+                            presented: Presented | None = None) -> Identity:
         """Verify a raw ``Authorization`` header: the hot path.
 
         A token that verified recently is found by one SHA-256 of the header and one
@@ -117,8 +132,11 @@ class Verifier:
         dropped with the rest of the cache on any identity change, and it still honours the
         token's own expiry. Anything else takes the full path below, once for all concurrent
         callers with the same header. ``refresh`` (from :class:`NeedsLookup`) verifies the
-        header again from the database whatever the cache holds.
+        header again from the database whatever the cache holds. ``presented`` is a
+        :class:`NeedsLookup`'s, for the same subdomain and header.
         """
+        if presented is not None and cached_only:
+            return self._verify_presented(subdomain, presented)
         if not header:
             raise Unauthenticated("missing Authorization header")
         key = hashlib.sha256(f"{subdomain}\n{header}".encode()).digest()
@@ -142,10 +160,7 @@ class Verifier:
                 raise NeedsLookup(refresh=True)
             # the account, token and user may all be known here already (or the token be
             # known to be unknown): no thread hop for those
-            identity = self.authenticate(subdomain, credential, cached_only=True)
-            entry = self._entry(identity)
-            self._cache.put(key, entry, within=self._within(entry))
-            return identity
+            return self._verify_presented(subdomain, Presented(key, credential, None))
         fresh = refresh
         try:
             kept: tuple[Identity, float | None] = self._cache.load(
@@ -156,6 +171,23 @@ class Verifier:
                 self._cache.discard(key)
             raise
         return kept[0]
+
+    def _verify_presented(self, subdomain: str, presented: Presented) -> Identity:
+        """A token header from the cache alone: its identity, kept under the header's key,
+        or :class:`NeedsLookup` carrying ``presented`` (with the token's hash, once known)."""
+        try:
+            account = self.account(subdomain, cached_only=True)
+            identity = self._verify_token(presented.credential, account, True, False,
+                                          presented.secret_hash)
+        except NeedsLookup as needed:
+            found = needed.key
+            secret_hash = str(found[1]) if found is not None and found[0] == "token" \
+                else presented.secret_hash
+            needed.presented = Presented(presented.key, presented.credential, secret_hash)
+            raise
+        entry = self._entry(identity)
+        self._cache.put(presented.key, entry, within=self._within(entry))
+        return identity
 
     def _entry(self, identity: Identity) -> tuple[Identity, float | None]:
         """What the header's entry holds: the identity, and its deadline when the cache's
@@ -185,12 +217,14 @@ class Verifier:
         return self._verify_token(credential, account, cached_only, fresh)
 
     def _verify_token(self, credential: TokenCredential, account: AccountRecord,
-                      cached_only: bool, fresh: bool) -> Identity:
+                      cached_only: bool, fresh: bool,
+                      secret_hash: str | None = None) -> Identity:
         if self._access_prefix and credential.secret.startswith(self._access_prefix):
             return self._verify_access_token(credential, account, cached_only, fresh)
         if not account.token_access:
             raise Unauthenticated("token access is off for this account")
-        secret_hash = self._hasher.hash(credential.secret)
+        if secret_hash is None:
+            secret_hash = self._hasher.hash(credential.secret)
         token: TokenRecord | None = self._cached(
             ("token", secret_hash),
             lambda: self._by_any_key(self._lookups.token, credential.secret), cached_only,

@@ -27,6 +27,7 @@ as ``unmatched``.
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 import time
@@ -51,6 +52,10 @@ class Envelope:
         self.app = app
         self.metrics = metrics
         self.trust_request_id = trust_request_id
+        # 32 hex digits, unique across processes and restarts: a random half drawn once
+        # and a counter (a random id per request cost a system call on every request)
+        self._prefix = os.urandom(8).hex()
+        self._serial = itertools.count()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -83,7 +88,7 @@ class Envelope:
             given = next((v for k, v in scope["headers"] if k == b"x-request-id"), b"")
             if _SANE_ID.match(given):
                 return given.decode()
-        return os.urandom(16).hex()
+        return f"{self._prefix}{next(self._serial):016x}"
 
 
 def _without_suffix(scope: Scope) -> Scope:
