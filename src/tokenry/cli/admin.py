@@ -61,11 +61,13 @@ def serve(host: Annotated[str | None, typer.Option(help="Address to listen on.")
 
     from tokenry.http.app import create_app
     from tokenry.logs import logging_config
+    from tokenry.runtime import tune_garbage_collector
 
     with open_core() as core:
         _bootstrap_and_report(core)
         settings = core.settings
         app = create_app(settings, core)
+        tune_garbage_collector()
         with handled():
             # One logging configuration for tokenry's lines and uvicorn's: same format, a
             # request id on each, secrets in paths redacted, tokenry's INFO lines kept.

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, GCCollector, Histogram
 
 Outcome = Literal["ok", "refused", "throttled"]
 Kind = Literal["api_token", "oauth", "password", "none"]
@@ -34,6 +34,9 @@ class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         registry = self.registry
+        # python_gc_*: collections by generation, so an operator can see the collector's
+        # work (tokenry.runtime tunes it for the server)
+        GCCollector(registry=registry)
         verifications = Counter(
             "tokenry_verifications", "Credential checks by outcome and credential kind "
             "(none: no or an unreadable Authorization header)",
