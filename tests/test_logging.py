@@ -67,6 +67,7 @@ def test_serve_logs_request_ids_auth_failures_and_no_path_secrets(tmp_path: Path
     assert link.status_code == 200 and feed.status_code == 404
     generated = made.headers["x-request-id"]
     assert len(generated) == 32
+    assert "server" not in made.headers  # no banner naming the software
     text = "\n".join(lines)
     assert "203.0.113.9" not in text  # the source logged is the real peer, 127.0.0.1
     assert "SeCrEtLiNkVaLuE123" not in text and "SeCrEtFeEdVaLuE456" not in text

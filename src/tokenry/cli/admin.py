@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from typing import Annotated
 
@@ -71,8 +72,13 @@ def serve(host: Annotated[str | None, typer.Option(help="Address to listen on.")
         with handled():
             # One logging configuration for tokenry's lines and uvicorn's: same format, a
             # request id on each, secrets in paths redacted, tokenry's INFO lines kept.
+            # Access lines are INFO: below that level uvicorn is told not to build them at
+            # all (it would format each request's line before the logger drops it).
+            level = logging.getLevelName(settings.log_level.upper())
+            access_log = not isinstance(level, int) or level <= logging.INFO
             uvicorn.run(app, host=host or settings.host, port=port or settings.port,
                         log_config=logging_config(settings), log_level=settings.log_level,
+                        access_log=access_log, server_header=False,  # no software banner
                         proxy_headers=bool(settings.forwarded_allow_ips),
                         forwarded_allow_ips=settings.forwarded_allow_ips or None)
 

@@ -69,7 +69,8 @@ class LookupPool:
                 cursor = self._cursors.get(connection)
                 if cursor is None:
                     cursor = self._cursors[connection] = connection.cursor()
-                await cursor.execute(query, params, prepare=True)
+                # binary results: psycopg's binary loaders skip parsing text (timestamps)
+                await cursor.execute(query, params, prepare=True, binary=True)
                 rows = await cursor.fetchall()
             except BaseException:
                 # A failed or cancelled query may leave the connection mid-protocol.
