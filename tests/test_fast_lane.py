@@ -112,6 +112,25 @@ def test_an_unexpected_error_in_the_lane_is_the_apps_500(
     assert answer.json()["error"] == "InternalError" and "broke" not in answer.text
 
 
+def test_an_unexpected_error_past_the_lane_still_gets_the_envelope(
+        core: Core, admin_auth: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """The envelope is outside FastAPI's own error layer: its 500 gets the same headers."""
+    from tokenry.http.routes import api_tokens
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("the listing broke")
+
+    monkeypatch.setattr(api_tokens, "list_tokens", broken)
+    with TestClient(create_app(core.settings, core), raise_server_exceptions=False) as client:
+        answer = client.get("/api/v2/api_tokens.json", headers=admin_auth)
+        text = client.get("/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"}).text
+    assert answer.status_code == 500 and answer.json()["error"] == "InternalError"
+    assert len(answer.headers["x-request-id"]) == 32
+    assert answer.headers["x-content-type-options"] == "nosniff"
+    assert 'route="/api/v2/api_tokens",method="GET"' in text \
+        or 'method="GET",route="/api/v2/api_tokens"' in text
+
+
 def test_the_lane_answers_without_the_router(
         client: TestClient, admin_auth: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
     async def no_route(*args: object) -> None:

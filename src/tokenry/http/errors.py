@@ -110,9 +110,14 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, error: Exception) -> JSONResponse:
-        incident = uuid.uuid4().hex[:12]
-        log.error("unhandled error %s on %s %s: %s", incident, request.method,
-                  redact(request.url.path), type(error).__name__, exc_info=error)
-        return JSONResponse({"error": "InternalError",
-                             "description": f"Something went wrong (incident {incident})."},
-                            status_code=500)
+        return unexpected_response(request, error)
+
+
+def unexpected_response(request: Request, error: Exception) -> JSONResponse:
+    """A bug's answer: an incident number to quote, logged with the traceback; no detail."""
+    incident = uuid.uuid4().hex[:12]
+    log.error("unhandled error %s on %s %s: %s", incident, request.method,
+              redact(request.url.path), type(error).__name__, exc_info=error)
+    return JSONResponse({"error": "InternalError",
+                         "description": f"Something went wrong (incident {incident})."},
+                        status_code=500)

@@ -9,13 +9,15 @@ matching among a hundred routes, dependency solving, the request and response ob
 more CPU than the database read: measured with ``bench/cache_miss.py``, the lane took the
 rate from 0.44x to 0.71x the baseline's.
 
-This middleware sits innermost, just above FastAPI's router: the request id, security
-headers, rate-limit headers, ``.json`` suffix and latency metric middlewares all still apply,
-a refused credential becomes the same response through :func:`error_response`, and an
-unexpected error still reaches the app's own 500 handler. It calls the routes' own endpoint
+The lane sits inside :class:`~tokenry.http.envelope.Envelope` (request id, security and
+rate-limit headers, the ``.json`` suffix, the latency metric) and outside all of FastAPI's
+own layers (see :func:`tokenry.http.app.create_app`). A refused credential becomes the same
+response through :func:`error_response`, and an unexpected error the same 500 through
+:func:`unexpected_response`, as the app's handlers give. It calls the routes' own endpoint
 functions and records the same route in the scope as the router would, so metrics and usage
 counts label these requests by their route as before. Anything else, a query string
-(``/verify?scope=``, validated by FastAPI) or another method included, goes to the router.
+(``/verify?scope=``, validated by FastAPI) or another method included, goes to the app.
+FastAPI's own telemetry, if one turns it on, does not see the lane's requests.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from tokenry.domain.errors import TokenryError
-from tokenry.http.errors import error_response
+from tokenry.http.errors import error_response, unexpected_response
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 
@@ -58,8 +60,12 @@ class FastLane:
         route, endpoint = found
         scope["route"] = route
         scope["endpoint"] = route.endpoint
+        request = Request(scope, receive)
         try:
-            response = await endpoint(Request(scope, receive))
-        except TokenryError as error:  # what the app's handler for these errors answers
+            response = await endpoint(request)
+        except TokenryError as error:  # what the app's handlers answer
             response = error_response(error)
+        except Exception as error:
+            await unexpected_response(request, error)(scope, receive, send)
+            raise  # for the server's own log, as Starlette's ServerErrorMiddleware does
         await response(scope, receive, send)
