@@ -112,6 +112,36 @@ def test_a_miss_parses_and_hashes_the_header_once(
                                              cached_only=True) == answer
 
 
+def test_a_token_read_on_the_loop_is_kept_once_and_not_across_a_clear(
+        core: Core, admin_actor: Actor, monkeypatch: pytest.MonkeyPatch) -> None:
+    pool = core.db.lookup_pool
+    if pool is None:
+        pytest.skip("the event-loop path is PostgreSQL's")
+    warm = header(create_token(core, admin_actor, description="warm").secret)
+    core.verifier.authenticate_header("default", warm)  # the account and the admin cached
+    kept = header(create_token(core, admin_actor, description="kept").secret)
+    entries = len(core.cache)
+    assert on_loop(core, kept) is not None
+    assert len(core.cache) == entries + 1  # the header's entry, holding the token
+    core.verifier.authenticate_header("default", kept, cached_only=True)
+
+    raced = header(create_token(core, admin_actor, description="raced").secret)
+    core.verifier.authenticate_header("default", warm)
+    real = pool.fetch_one
+
+    async def cleared_meanwhile(query: str, params: dict[str, Any]) -> Any:
+        row = await real(query, params)
+        if "api_tokens" in query:
+            core.cache.clear()  # an identity change committed while the token was read
+        return row
+
+    monkeypatch.setattr(pool, "fetch_one", cleared_meanwhile)
+    assert on_loop(core, raced) is not None  # this request is answered from its read
+    monkeypatch.setattr(pool, "fetch_one", real)
+    with pytest.raises(NeedsLookup):  # but nothing read before the clear is kept
+        core.verifier.authenticate_header("default", raced, cached_only=True)
+
+
 def test_an_unknown_token_goes_to_the_thread_path_which_refuses_and_remembers(
         core: Core, admin_actor: Actor) -> None:
     if not core.db.is_postgres:

@@ -4,7 +4,9 @@ The verifier is synchronous: asked with ``cached_only=True`` it answers from mem
 the one cache entry it lacks (:class:`NeedsLookup`). Here that entry is read with
 :meth:`Lookups.async_loader` (psycopg's async connection, no worker thread), kept with
 :meth:`Verifier.remember`, and the verifier asked again: an API token's miss is one token read,
-its account and user being cached already. Concurrent misses for the same entry share one
+its account and user being cached already. The token itself goes back to the verifier in the
+:class:`~tokenry.auth.verifier.Presented` and is cached only inside the header's entry: one
+entry per miss, not two. Concurrent misses for the same entry share one
 read. Whatever has no async read (SQLite, a password), or a cache that would not keep the
 answer (a TTL of 0, an identity change in between), returns None: the caller then takes the
 thread path, which reads without the cache.
@@ -20,9 +22,10 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 
 from tokenry.auth.lookups import Lookups
-from tokenry.auth.records import Identity
+from tokenry.auth.records import Identity, TokenRecord
 from tokenry.auth.verifier import NeedsLookup, Verifier
 from tokenry.domain.token_format import TokenHasher
 
@@ -59,10 +62,17 @@ class AsyncMisses:
             value = await self._shared(key, load)
             if value is None and hashed:
                 return None  # not under the current key: the thread path looks further
-            verifier.remember(key, value, generation)
+            presented = needed.presented
+            if isinstance(value, TokenRecord) and presented is not None:
+                # an API token goes to the next pass directly, and is cached only within
+                # the header's entry
+                presented = replace(presented, token=value, generation=generation
+                                    if presented.generation is None else presented.generation)
+            else:
+                verifier.remember(key, value, generation)
             try:
                 return verifier.authenticate_header(subdomain, header, cached_only=True,
-                                                    presented=needed.presented)
+                                                    presented=presented)
             except NeedsLookup as more:
                 needed = more
         return None

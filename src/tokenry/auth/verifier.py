@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TypeVar
 
@@ -55,6 +55,11 @@ class Presented:
     key: bytes  # the header's cache key
     credential: TokenCredential
     secret_hash: str | None  # the API token's hash under the current key, once computed
+    # The API token as read from the database for this request, and the cache generation
+    # taken before that read. The token is kept only inside the header's entry (one cache
+    # entry per miss, not two), and that entry only if no clear came in between.
+    token: TokenRecord | None = None
+    generation: int | None = None
 
 
 class NeedsLookup(Exception):
@@ -178,15 +183,15 @@ class Verifier:
         try:
             account = self.account(subdomain, cached_only=True)
             identity = self._verify_token(presented.credential, account, True, False,
-                                          presented.secret_hash)
+                                          presented.secret_hash, presented.token)
         except NeedsLookup as needed:
             found = needed.key
-            secret_hash = str(found[1]) if found is not None and found[0] == "token" \
-                else presented.secret_hash
-            needed.presented = Presented(presented.key, presented.credential, secret_hash)
+            needed.presented = presented if found is None or found[0] != "token" \
+                else replace(presented, secret_hash=str(found[1]))
             raise
         entry = self._entry(identity)
-        self._cache.put(presented.key, entry, within=self._within(entry))
+        self._cache.put(presented.key, entry, within=self._within(entry),
+                        generation=presented.generation)
         return identity
 
     def _entry(self, identity: Identity) -> tuple[Identity, float | None]:
@@ -217,15 +222,15 @@ class Verifier:
         return self._verify_token(credential, account, cached_only, fresh)
 
     def _verify_token(self, credential: TokenCredential, account: AccountRecord,
-                      cached_only: bool, fresh: bool,
-                      secret_hash: str | None = None) -> Identity:
+                      cached_only: bool, fresh: bool, secret_hash: str | None = None,
+                      known: TokenRecord | None = None) -> Identity:
         if self._access_prefix and credential.secret.startswith(self._access_prefix):
             return self._verify_access_token(credential, account, cached_only, fresh)
         if not account.token_access:
             raise Unauthenticated("token access is off for this account")
         if secret_hash is None:
             secret_hash = self._hasher.hash(credential.secret)
-        token: TokenRecord | None = self._cached(
+        token = known if known is not None else self._cached(
             ("token", secret_hash),
             lambda: self._by_any_key(self._lookups.token, credential.secret), cached_only,
             fresh)

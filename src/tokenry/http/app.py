@@ -125,8 +125,12 @@ def create_app(settings: Settings, core: Core | None = None) -> FastAPI:
             if core.shared is not None:
                 await core.shared.aclose()
 
+    # FastAPI's own OpenTelemetry export stays off: it would record exception messages and
+    # stack traces (which may hold a secret) outside tokenry's redacted logs, and asked on
+    # every request whether a provider had been configured. /metrics and the logs cover it.
     app = _App(title="tokenry", version="0.1.0", lifespan=lifespan,
-               docs_url=None, openapi_url="/api/openapi.json", redoc_url=None)
+               docs_url=None, openapi_url="/api/openapi.json", redoc_url=None,
+               telemetry={"tracing": False, "metrics": False, "logs": False})
     # A trailing-slash redirect would be built from the Host header (an open redirect);
     # the envelope answers the slash form directly instead.
     app.router.redirect_slashes = False

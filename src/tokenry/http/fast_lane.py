@@ -17,7 +17,6 @@ response through :func:`error_response`, and an unexpected error the same 500 th
 functions and records the same route in the scope as the router would, so metrics and usage
 counts label these requests by their route as before. Anything else, a query string
 (``/verify?scope=``, validated by FastAPI) or another method included, goes to the app.
-FastAPI's own telemetry, if one turns it on, does not see the lane's requests.
 """
 
 from __future__ import annotations
