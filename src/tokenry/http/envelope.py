@@ -31,6 +31,7 @@ import itertools
 import os
 import re
 import time
+from collections.abc import Iterable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -107,17 +108,25 @@ def _without_suffix(scope: Scope) -> Scope:
     return dict(scope, path=path, raw_path=raw_path)
 
 
-def _headers(given: object, rid_header: tuple[bytes, bytes],
+def _headers(given: Iterable[tuple[bytes, bytes]], rid_header: tuple[bytes, bytes],
              rate: object) -> list[tuple[bytes, bytes]]:
-    headers: list[tuple[bytes, bytes]] = [
-        (k, v) for k, v in given if k.lower() != b"x-request-id"]  # type: ignore[attr-defined]
-    names = {k.lower() for k, _ in headers}
+    headers: list[tuple[bytes, bytes]] = []
+    nosniff = page = False
+    for name, value in given:  # one pass: this runs for every response
+        lower = name.lower()
+        if lower == b"x-request-id":
+            continue  # ours replaces any other
+        if lower == b"x-content-type-options":
+            nosniff = True
+        elif lower == b"content-type":
+            page = value.startswith(b"text/html")
+        headers.append((name, value))
     headers.append(rid_header)
-    if b"x-content-type-options" not in names:
+    if not nosniff:
         headers.append(_NOSNIFF)
-    content_type = next((v for k, v in headers if k.lower() == b"content-type"), b"")
-    if content_type.startswith(b"text/html"):
-        headers.extend(h for h in _PAGE_HEADERS if h[0] not in names)
+    if page:
+        names = {name.lower() for name, _ in headers}
+        headers.extend(header for header in _PAGE_HEADERS if header[0] not in names)
     if isinstance(rate, RateState):
         headers.extend(rate.headers())
     return headers
