@@ -14,6 +14,7 @@ import pytest
 
 from tests.conftest import ADMIN_EMAIL, POSTGRES_URL, basic, run_coroutine
 from tokenry.auth.cache import MISSING
+from tokenry.auth.misses import TokenReads
 from tokenry.auth.verifier import NeedsLookup
 from tokenry.core import Core
 from tokenry.domain.errors import NotFound, Unauthenticated
@@ -45,13 +46,13 @@ def on_loop(core: Core, header: str) -> Any:
 def count_queries(pool: LookupPool, monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The queries the pool runs (the real pool runs them; this only writes them down)."""
     seen: list[str] = []
-    real = pool.fetch_one
+    real = pool.fetch
 
     async def counted(query: str, params: dict[str, Any]) -> Any:
         seen.append(query)
         return await real(query, params)
 
-    monkeypatch.setattr(pool, "fetch_one", counted)
+    monkeypatch.setattr(pool, "fetch", counted)
     return seen
 
 
@@ -127,7 +128,7 @@ def test_a_token_read_on_the_loop_is_kept_once_and_not_across_a_clear(
 
     raced = header(create_token(core, admin_actor, description="raced").secret)
     core.verifier.authenticate_header("default", warm)
-    real = pool.fetch_one
+    real = pool.fetch
 
     async def cleared_meanwhile(query: str, params: dict[str, Any]) -> Any:
         row = await real(query, params)
@@ -135,9 +136,9 @@ def test_a_token_read_on_the_loop_is_kept_once_and_not_across_a_clear(
             core.cache.clear()  # an identity change committed while the token was read
         return row
 
-    monkeypatch.setattr(pool, "fetch_one", cleared_meanwhile)
+    monkeypatch.setattr(pool, "fetch", cleared_meanwhile)
     assert on_loop(core, raced) is not None  # this request is answered from its read
-    monkeypatch.setattr(pool, "fetch_one", real)
+    monkeypatch.setattr(pool, "fetch", real)
     with pytest.raises(NeedsLookup):  # but nothing read before the clear is kept
         core.verifier.authenticate_header("default", raced, cached_only=True)
 
@@ -257,3 +258,88 @@ def test_a_shared_read_outlives_the_request_that_started_it(core: Core) -> None:
 
     assert run_coroutine(scene()) == "the row"
     assert reads == ["read", "read"]
+
+
+# --- batched token reads ------------------------------------------------------------------
+
+
+def test_misses_that_arrive_while_every_reader_is_busy_are_read_together(
+        core: Core, admin_actor: Actor) -> None:
+    if core.db.lookup_pool is None:
+        pytest.skip("the event-loop path is PostgreSQL's")
+    secrets = [create_token(core, admin_actor, description=f"b{n}").secret for n in range(40)]
+    core.verifier.authenticate_header("default", header(secrets[0]))  # account and user
+    core.cache.clear()
+    core.verifier.account("default")
+    reads = core.misses.tokens
+
+    async def many() -> list[Any]:
+        return await asyncio.gather(*(miss(core, header(s)) for s in secrets))
+
+    before = reads.batches
+    answers = run_coroutine(many())
+    expected = [core.verifier.authenticate_header("default", header(s)).token_id
+                for s in secrets]
+    assert [a.token_id for a in answers] == expected  # each its own token
+    assert reads.batches - before < len(secrets) and reads.largest > 1
+
+
+def test_a_failed_batch_fails_its_requests_and_the_next_read_works(
+        core: Core, admin_actor: Actor, monkeypatch: pytest.MonkeyPatch) -> None:
+    if core.db.lookup_pool is None:
+        pytest.skip("the event-loop path is PostgreSQL's")
+    reads = TokenReads(core.misses._lookups, 1)
+    hashes = [core.hasher.hash(create_token(core, admin_actor, description=f"f{n}").secret)
+              for n in range(3)]
+    real = core.misses._lookups.tokens
+    calls: list[list[str]] = []
+
+    async def failing_once(batch: list[str]) -> Any:
+        calls.append(batch)
+        await asyncio.sleep(0.01)  # the others queue up behind the one reader
+        if len(calls) == 1:
+            raise psycopg.OperationalError("the server went away")
+        return await real(batch)
+
+    monkeypatch.setattr(core.misses._lookups, "tokens", failing_once)
+
+    async def three() -> list[Any]:
+        return await asyncio.gather(*(reads.read(h) for h in hashes), return_exceptions=True)
+
+    first, *rest = run_coroutine(three())
+    assert isinstance(first, psycopg.OperationalError)  # its batch failed
+    assert [t.secret_hash for t in rest] == hashes[1:]  # read together by the next reader
+    assert calls[1] == hashes[1:]
+    again = run_coroutine(reads.read(hashes[0]))
+    assert again is not None and again.secret_hash == hashes[0]
+
+
+def test_a_cancelled_reader_leaves_its_batch_to_the_next(
+        core: Core, admin_actor: Actor, monkeypatch: pytest.MonkeyPatch) -> None:
+    if core.db.lookup_pool is None:
+        pytest.skip("the event-loop path is PostgreSQL's")
+    reads = TokenReads(core.misses._lookups, 1)
+    hashes = [core.hasher.hash(create_token(core, admin_actor, description=f"c{n}").secret)
+              for n in range(3)]
+    real = core.misses._lookups.tokens
+    started = asyncio.Event()
+
+    async def slow_first(batch: list[str]) -> Any:
+        if not started.is_set():
+            started.set()
+            await asyncio.sleep(10)  # cancelled before this ends
+        return await real(batch)
+
+    monkeypatch.setattr(core.misses._lookups, "tokens", slow_first)
+
+    async def scenario() -> list[Any]:
+        started.clear()
+        reader = asyncio.ensure_future(reads.read(hashes[0]))
+        await started.wait()
+        others = [asyncio.ensure_future(reads.read(h)) for h in hashes[1:]]
+        await asyncio.sleep(0)
+        reader.cancel()  # the client of the request that was reading went away
+        return await asyncio.wait_for(asyncio.gather(*others), timeout=5)
+
+    answered = run_coroutine(scenario())
+    assert [t.secret_hash for t in answered] == hashes[1:]

@@ -220,7 +220,7 @@ def test_concurrent_http_misses_for_one_token_make_one_database_lookup(
     cache = CountingCache(ttl=60)
     verifier = verifier_for(core, lookups, cache)
     served = replace(core, verifier=verifier,
-                     misses=ThreadPathOnly(verifier, lookups, core.hasher))
+                     misses=ThreadPathOnly(verifier, lookups, core.hasher, 1))
     auth = basic(ADMIN_EMAIL, admin_secret)
     with live_server(served) as url, ThreadPoolExecutor(THREADS) as pool:
         answers = [pool.submit(http.get, f"{url}/api/v2/users/me.json", headers=auth)

@@ -1,4 +1,4 @@
-"""The fast lane answers /users/me, /verify and /healthz exactly as the router would.
+"""The fast lane answers /users/me and /verify exactly as the router would.
 
 A query string sends a request past the lane to FastAPI's router and the routes' own
 declarations, so each case is asked both ways and the answers compared: status, body and
@@ -53,8 +53,7 @@ CASES: dict[str, dict[str, str] | None] = {
 
 
 @pytest.mark.parametrize("path", ["/api/v2/users/me.json", "/api/v2/users/me",
-                                  "/api/v2/users/me/", "/api/v2/verify.json", "/api/v2/verify",
-                                  "/healthz"])
+                                  "/api/v2/users/me/", "/api/v2/verify.json", "/api/v2/verify"])
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_the_lane_answers_as_the_router_does(client: TestClient, admin_auth: dict[str, str],
                                              path: str, case: str) -> None:
@@ -64,7 +63,7 @@ def test_the_lane_answers_as_the_router_does(client: TestClient, admin_auth: dic
     assert comparable(lane) == comparable(router)
     assert lane.headers["x-request-id"] != router.headers["x-request-id"]
     assert lane.headers["x-content-type-options"] == "nosniff"
-    if lane.status_code == 200 and path != "/healthz" and case != "anonymous":
+    if lane.status_code == 200 and case != "anonymous":
         # the rate-limit headers come from the same counter: one request apart
         assert int(lane.headers["x-rate-limit-remaining"]) \
             == int(router.headers["x-rate-limit-remaining"]) + 1
@@ -85,7 +84,7 @@ def test_a_rate_limited_account_gets_the_same_429_both_ways(
 
 def test_lane_requests_are_labelled_and_counted_by_their_route(
         client: TestClient, core: Core, admin_auth: dict[str, str]) -> None:
-    for path in ("/api/v2/users/me.json", "/api/v2/users/me", "/api/v2/verify", "/healthz"):
+    for path in ("/api/v2/users/me.json", "/api/v2/users/me", "/api/v2/verify"):
         assert client.get(path, headers=admin_auth).status_code == 200
     core.usage.flush(core.db)
     text = client.get("/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"}).text
@@ -94,7 +93,6 @@ def test_lane_requests_are_labelled_and_counted_by_their_route(
               if s.name == "tokenry_http_request_duration_seconds_count"}
     assert counts[(("method", "GET"), ("route", "/api/v2/users/me"))] == 2
     assert counts[(("method", "GET"), ("route", "/api/v2/verify"))] == 1
-    assert counts[(("method", "GET"), ("route", "/healthz"))] == 1
     with core.db.read() as session:
         endpoints = {c.endpoint: c.count for c in session.query(UsageCounter)}
     assert endpoints == {"GET /api/v2/users/me": 2, "GET /api/v2/verify": 1}
@@ -137,7 +135,7 @@ def test_the_lane_answers_without_the_router(
         raise AssertionError("the router handled a fast-lane request")
 
     monkeypatch.setattr(APIRoute, "handle", no_route)
-    for path in ("/api/v2/users/me.json", "/api/v2/verify", "/healthz"):
+    for path in ("/api/v2/users/me.json", "/api/v2/verify"):
         assert client.get(path, headers=admin_auth).status_code == 200
     with pytest.raises(AssertionError, match="router"):
         client.get("/api/v2/verify?scope=read", headers=admin_auth)

@@ -35,7 +35,7 @@ from tokenry.domain.token_format import TokenHasher
 from tokenry.observe.metrics import Metrics
 from tokenry.observe.scrape import ScrapeCollector
 from tokenry.server_secret import KeyringSource, load_source
-from tokenry.storage.database import Database
+from tokenry.storage.database import LOOKUP_POOL_SIZE, Database
 
 Clock = Callable[[], datetime]
 
@@ -116,7 +116,7 @@ def build_core(settings: Settings, *, clock: Clock = utc_now) -> Core:
         hasher=hasher,
         keys=keys,
         verifier=verifier,
-        misses=AsyncMisses(verifier, lookups, hasher),
+        misses=AsyncMisses(verifier, lookups, hasher, LOOKUP_POOL_SIZE),
         throttle=FailureThrottle(settings.auth_failure_limit, settings.auth_failure_window,
                                  shared=shared),
         usage=UsageRecorder(shared=shared),

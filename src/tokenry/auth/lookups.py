@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import ARRAY, String, any_, bindparam, select
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.sql import ClauseElement
 
@@ -40,6 +40,9 @@ _ACCESS_TOKEN = (
            OAuthClient.expires_at.label("client_expires_at"))
     .join(OAuthClient, OAuthClient.id == OAuthToken.client_id)
     .where(OAuthToken.revoked_at.is_(None), OAuthClient.active.is_(True)))
+# Several tokens in one query, for the event loop's batches: one statement text (an array
+# parameter), so the server prepares it once.
+TOKENS = _TOKEN.where(ApiToken.secret_hash == any_(bindparam("hashes", type_=ARRAY(String))))
 ACCESS_TOKEN = _ACCESS_TOKEN.where(OAuthToken.access_hash == bindparam("access_hash"))
 ACCESS_TOKEN_ANY_KEY = _ACCESS_TOKEN.where(
     OAuthToken.access_hash.in_(bindparam("hashes", expanding=True)))
@@ -66,6 +69,7 @@ def _sql(statement: ClauseElement) -> str:
 
 ASYNC_SQL = {"account": _sql(ACCOUNT), "token": _sql(TOKEN), "access": _sql(ACCESS_TOKEN),
              "user": _sql(USER_BY_EMAIL), "user-id": _sql(USER_BY_ID)}
+TOKENS_SQL = _sql(TOKENS)
 
 
 def _utc(value: datetime | None) -> datetime | None:
@@ -145,6 +149,14 @@ class Lookups:
     def password_hash(self, account_id: int, email: str) -> str | None:
         row = self._db.lookup_one(PASSWORD_HASH, {"account_id": account_id, "email": email})
         return None if row is None or row[0] is None else str(row[0])
+
+    async def tokens(self, hashes: list[str]) -> dict[str, TokenRecord]:
+        """The API tokens stored under these hashes, read on the event loop in one query
+        (PostgreSQL only: see :attr:`Database.lookup_pool`)."""
+        pool = self._db.lookup_pool
+        assert pool is not None
+        found = (_token(row) for row in await pool.fetch(TOKENS_SQL, {"hashes": hashes}))
+        return {token.secret_hash: token for token in found if token is not None}
 
     def async_loader(self, key: tuple[Any, ...]) -> Callable[[], Awaitable[object]] | None:
         """How to load one of the verifier's cache keys on the event loop, or None when it

@@ -35,12 +35,105 @@ HASHED = frozenset({"token", "access"})  # looked up by a hash under the server'
 ATTEMPTS = 4
 
 
+class TokenReads:
+    """API-token reads on the event loop, batched while the look-up connections are busy.
+
+    A request that misses puts its token's hash among the waiting ones. If fewer than
+    ``readers`` reads are running (as many as the look-up pool has connections), it becomes a
+    reader: it reads every hash waiting at that moment in one query (``= ANY(...)``), and
+    again until its own answer is in. Otherwise it waits for a running reader, which takes
+    the waiting hashes in its next batch; a reader whose own answer is in leaves the rest to
+    a task of its own. So under load the misses that arrive while every connection is busy
+    are read together, and one query's cost is shared by its batch; alone, a request reads
+    its own hash at once, as before. Two requests for one hash share one read. A failed read
+    fails its whole batch; a cancelled one puts its unanswered hashes back for the next.
+    """
+
+    def __init__(self, lookups: Lookups, readers: int) -> None:
+        self._lookups = lookups
+        self._limit = readers
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._reading = 0
+        self._waiting: dict[str, asyncio.Future[TokenRecord | None]] = {}  # not yet taken
+        self._unanswered: dict[str, asyncio.Future[TokenRecord | None]] = {}  # or in a read
+        self._drains: set[asyncio.Task[None]] = set()  # referenced until done
+        self.batches = 0  # queries made, for tests and curiosity
+        self.largest = 0  # the most hashes one query read
+
+    async def read(self, secret_hash: str) -> TokenRecord | None:
+        loop = asyncio.get_running_loop()
+        if loop is not self._loop:  # a test client's new loop: nothing carries over
+            self._loop, self._waiting, self._unanswered, self._reading = loop, {}, {}, 0
+        future = self._unanswered.get(secret_hash)
+        if future is None:
+            future = self._unanswered[secret_hash] = loop.create_future()
+            self._waiting[secret_hash] = future
+        if self._reading < self._limit:
+            self._reading += 1
+            try:
+                while not future.done() and self._waiting:
+                    await self._read_waiting()
+            finally:
+                self._reading -= 1
+                self._hand_over(loop)
+        if future.done():
+            return future.result()
+        # shielded: this request going away must not cancel the read others wait for too
+        return await asyncio.shield(future)
+
+    def _hand_over(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Hashes still waiting and a free reader's place: a task reads them."""
+        if self._waiting and self._reading < self._limit and loop is self._loop:
+            self._reading += 1
+            task = loop.create_task(self._drain())
+            self._drains.add(task)
+            task.add_done_callback(self._drains.discard)
+
+    async def _drain(self) -> None:
+        try:
+            while self._waiting:
+                await self._read_waiting()
+        finally:
+            self._reading -= 1
+            if self._loop is not None:
+                self._hand_over(self._loop)
+
+    async def _read_waiting(self) -> None:
+        batch, self._waiting = self._waiting, {}
+        self.batches += 1
+        self.largest = max(self.largest, len(batch))
+        try:
+            found = await self._lookups.tokens(list(batch))
+        except asyncio.CancelledError:
+            for secret_hash, future in batch.items():  # someone else reads them
+                if not future.done():
+                    self._waiting.setdefault(secret_hash, future)
+            raise
+        except Exception as error:
+            for secret_hash, future in batch.items():
+                self._answered(secret_hash, future)
+                if not future.done():
+                    future.set_exception(error)
+                    future.exception()  # retrieved: no "never retrieved" log if none waited
+            return
+        for secret_hash, future in batch.items():
+            self._answered(secret_hash, future)
+            if not future.done():
+                future.set_result(found.get(secret_hash))
+
+    def _answered(self, secret_hash: str, future: asyncio.Future[TokenRecord | None]) -> None:
+        if self._unanswered.get(secret_hash) is future:
+            del self._unanswered[secret_hash]
+
+
 class AsyncMisses:
-    def __init__(self, verifier: Verifier, lookups: Lookups, hasher: TokenHasher) -> None:
+    def __init__(self, verifier: Verifier, lookups: Lookups, hasher: TokenHasher,
+                 readers: int) -> None:
         self._verifier = verifier
         self._lookups = lookups
         self._hasher = hasher
         self._flights: dict[tuple[object, ...], asyncio.Future[object]] = {}
+        self.tokens = TokenReads(lookups, readers)
 
     async def authenticate_header(self, subdomain: str, header: str | None,
                                   needed: NeedsLookup) -> Identity | None:
@@ -59,7 +152,8 @@ class AsyncMisses:
             if load is None:
                 return None
             generation = verifier.generation
-            value = await self._shared(key, load)
+            value = await (self.tokens.read(str(key[1])) if key[0] == "token"
+                           else self._shared(key, load))
             if value is None and hashed:
                 return None  # not under the current key: the thread path looks further
             presented = needed.presented

@@ -145,11 +145,9 @@ def create_app(settings: Settings, core: Core | None = None) -> FastAPI:
     app.include_router(oauth.consent)
     install_web(app)
     app.outside = lambda inner: Envelope(
-        FastLane(inner, routes=[*users.router.routes, *verify.router.routes,
-                                *health.router.routes],
+        FastLane(inner, routes=[*users.router.routes, *verify.router.routes],
                  endpoints={"/api/v2/users/me": users.me,
-                            "/api/v2/verify": verify.verify_unscoped,
-                            "/healthz": health.healthz}),
+                            "/api/v2/verify": verify.verify_unscoped}),
         metrics=core.metrics, trust_request_id=bool(settings.forwarded_allow_ips))
     install_openapi(app)
     install_docs(app, "/api/openapi.json")

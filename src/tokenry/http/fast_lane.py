@@ -1,13 +1,12 @@
-"""The fast lane: the routes whose whole answer is the verified identity (or, for
-``/healthz``, nothing at all), answered without FastAPI's routing and dependency machinery.
+"""The fast lane: the routes whose whole answer is the verified identity, answered without
+FastAPI's routing and dependency machinery.
 
 ``GET /api/v2/users/me`` (what Zendesk clients call to check a token) and ``GET /api/v2/verify``
 (what a proxy calls before every request it forwards) do nothing but authenticate the
-request and describe who it is; ``GET /healthz`` is what load balancers poll. On a cache
-miss FastAPI's per-request work around them (exception middleware, exit stack, route
-matching among a hundred routes, dependency solving, the request and response objects) cost
-more CPU than the database read: measured with ``bench/cache_miss.py``, the lane took the
-rate from 0.44x to 0.71x the baseline's.
+request and describe who it is. On a cache miss FastAPI's per-request work around them
+(exception middleware, exit stack, route matching among a hundred routes, dependency solving,
+the request and response objects) cost more CPU than the database read: measured with
+``bench/cache_miss.py``, the lane took the rate from 0.44x to 0.71x the baseline's.
 
 The lane sits inside :class:`~tokenry.http.envelope.Envelope` (request id, security and
 rate-limit headers, the ``.json`` suffix, the latency metric) and outside all of FastAPI's
