@@ -4,6 +4,7 @@ that travels in a URL path, even when its request fails."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import subprocess
@@ -90,3 +91,11 @@ def test_a_trusted_proxys_request_id_is_kept_when_it_is_sane(client: Any) -> Non
     assert kept.headers["x-request-id"] == "nginx-4f2a9c01"
     odd = client.get("/healthz", headers={"X-Request-Id": "bad id\twith spaces"})
     assert odd.headers["x-request-id"] != "bad id\twith spaces"
+
+
+def test_request_ids_are_unique_and_tell_nothing_of_the_request_count(client: Any) -> None:
+    ids = [client.get("/healthz").headers["x-request-id"] for _ in range(50)]
+    assert len(set(ids)) == 50 and all(len(i) == 32 for i in ids)
+    assert len({i[:16] for i in ids}) == 1  # the process's own half
+    tails = [int(i[16:], 16) for i in ids]
+    assert any(b - a != 1 for a, b in itertools.pairwise(tails))  # not a counter

@@ -27,8 +27,8 @@ as ``unmatched``.
 
 from __future__ import annotations
 
-import itertools
 import os
+import random
 import re
 import time
 from collections.abc import Iterable
@@ -53,10 +53,11 @@ class Envelope:
         self.app = app
         self.metrics = metrics
         self.trust_request_id = trust_request_id
-        # 32 hex digits, unique across processes and restarts: a random half drawn once
-        # and a counter (a random id per request cost a system call on every request)
+        # 32 hex digits, unique across processes and restarts: a half drawn from the
+        # system once, and a half from Python's generator per request (reading the system's
+        # per request cost a system call each; a counter would tell clients how busy the
+        # server is). Ids are for following a request, not secrets.
         self._prefix = os.urandom(8).hex()
-        self._serial = itertools.count()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -89,7 +90,7 @@ class Envelope:
             given = next((v for k, v in scope["headers"] if k == b"x-request-id"), b"")
             if _SANE_ID.match(given):
                 return given.decode()
-        return f"{self._prefix}{next(self._serial):016x}"
+        return f"{self._prefix}{random.getrandbits(64):016x}"
 
 
 def _without_suffix(scope: Scope) -> Scope:
