@@ -14,6 +14,7 @@ import pytest
 
 from tests.conftest import ADMIN_EMAIL, POSTGRES_URL, basic, run_coroutine
 from tokenry.auth.cache import MISSING
+from tokenry.auth.lookups import Lookups
 from tokenry.auth.misses import TokenReads
 from tokenry.auth.verifier import NeedsLookup
 from tokenry.core import Core
@@ -284,14 +285,21 @@ def test_misses_that_arrive_while_every_reader_is_busy_are_read_together(
     assert reads.batches - before < len(secrets) and reads.largest > 1
 
 
-def test_a_failed_batch_fails_its_requests_and_the_next_read_works(
-        core: Core, admin_actor: Actor, monkeypatch: pytest.MonkeyPatch) -> None:
+def one_reader(core: Core, admin_actor: Actor) -> tuple[TokenReads, list[str], Lookups]:
+    """Token reads with a single reader over the server's own look-ups, and the hashes of
+    three new tokens (PostgreSQL only)."""
     if core.db.lookup_pool is None:
         pytest.skip("the event-loop path is PostgreSQL's")
-    reads = TokenReads(core.misses._lookups, 1)
-    hashes = [core.hasher.hash(create_token(core, admin_actor, description=f"f{n}").secret)
+    lookups = Lookups(core.db)
+    hashes = [core.hasher.hash(create_token(core, admin_actor, description=f"r{n}").secret)
               for n in range(3)]
-    real = core.misses._lookups.tokens
+    return TokenReads(lookups, 1), hashes, lookups
+
+
+def test_a_failed_batch_fails_its_requests_and_the_next_read_works(
+        core: Core, admin_actor: Actor, monkeypatch: pytest.MonkeyPatch) -> None:
+    reads, hashes, lookups = one_reader(core, admin_actor)
+    real = lookups.tokens
     calls: list[list[str]] = []
 
     async def failing_once(batch: list[str]) -> Any:
@@ -301,7 +309,7 @@ def test_a_failed_batch_fails_its_requests_and_the_next_read_works(
             raise psycopg.OperationalError("the server went away")
         return await real(batch)
 
-    monkeypatch.setattr(core.misses._lookups, "tokens", failing_once)
+    monkeypatch.setattr(lookups, "tokens", failing_once)
 
     async def three() -> list[Any]:
         return await asyncio.gather(*(reads.read(h) for h in hashes), return_exceptions=True)
@@ -316,12 +324,8 @@ def test_a_failed_batch_fails_its_requests_and_the_next_read_works(
 
 def test_a_cancelled_reader_leaves_its_batch_to_the_next(
         core: Core, admin_actor: Actor, monkeypatch: pytest.MonkeyPatch) -> None:
-    if core.db.lookup_pool is None:
-        pytest.skip("the event-loop path is PostgreSQL's")
-    reads = TokenReads(core.misses._lookups, 1)
-    hashes = [core.hasher.hash(create_token(core, admin_actor, description=f"c{n}").secret)
-              for n in range(3)]
-    real = core.misses._lookups.tokens
+    reads, hashes, lookups = one_reader(core, admin_actor)
+    real = lookups.tokens
     started = asyncio.Event()
 
     async def slow_first(batch: list[str]) -> Any:
@@ -330,7 +334,7 @@ def test_a_cancelled_reader_leaves_its_batch_to_the_next(
             await asyncio.sleep(10)  # cancelled before this ends
         return await real(batch)
 
-    monkeypatch.setattr(core.misses._lookups, "tokens", slow_first)
+    monkeypatch.setattr(lookups, "tokens", slow_first)
 
     async def scenario() -> list[Any]:
         started.clear()
