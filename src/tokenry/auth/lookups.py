@@ -150,6 +150,11 @@ class Lookups:
         row = self._db.lookup_one(PASSWORD_HASH, {"account_id": account_id, "email": email})
         return None if row is None or row[0] is None else str(row[0])
 
+    @property
+    def on_event_loop(self) -> bool:
+        """Whether reads can be made on the event loop (PostgreSQL) at all."""
+        return self._db.lookup_pool is not None
+
     async def tokens(self, hashes: list[str]) -> dict[str, TokenRecord]:
         """The API tokens stored under these hashes, read on the event loop in one query
         (PostgreSQL only: see :attr:`Database.lookup_pool`)."""

@@ -148,12 +148,16 @@ class AsyncMisses:
             hashed = key[0] in HASHED
             if hashed and len(self._hasher.keyring.keys) > 1:
                 return None
-            load = self._lookups.async_loader(key)
-            if load is None:
-                return None
             generation = verifier.generation
-            value = await (self.tokens.read(str(key[1])) if key[0] == "token"
-                           else self._shared(key, load))
+            if key[0] == "token":
+                if not self._lookups.on_event_loop:
+                    return None
+                value: object = await self.tokens.read(str(key[1]))
+            else:
+                load = self._lookups.async_loader(key)
+                if load is None:
+                    return None
+                value = await self._shared(key, load)
             if value is None and hashed:
                 return None  # not under the current key: the thread path looks further
             presented = needed.presented
