@@ -1,9 +1,13 @@
 """Zendesk's ``filter[action]``, which names several of tokenry's actions, is read on PostgreSQL
-through the (account, action, created_at, id) index once per action, merged in page order, in
-both page forms and in the offset form's count: never a walk of the date index that filters,
-which reads the whole log for a rare action."""
+through the (account, action, created_at, id) index once per action, each range cut to the
+page's reach, in both page forms and in the offset form's count: never a walk of the date index
+that filters, which reads the whole log for a rare action. The statement has one shape whatever
+the number of actions (they travel as one array), so it is built and planned as cheaply as a
+plain list's."""
 
 from __future__ import annotations
+
+import re
 
 import pytest
 from sqlalchemy import text
@@ -34,10 +38,14 @@ def fill(core: Core, account_id: int) -> None:
         connection.execute(text("ANALYZE audit_events"))
 
 
-def read_through_the_action_index(plan: str, actions: int) -> None:
-    assert "Seq Scan" not in plan, plan
+def read_through_the_action_index(plan: str) -> None:
+    """One index range per element of the array of actions, each under its own limit."""
+    assert "Seq Scan on audit_events" not in plan, plan
     assert "ix_audit_account_created" not in plan, plan
-    assert plan.count("using ix_audit_action ") == actions, plan
+    assert "Function Scan on unnest" in plan, plan
+    assert re.search(r"Limit .*\n *->  Index Only Scan (Backward )?using ix_audit_action ",
+                     plan), plan
+    assert plan.count("using ix_audit_action ") == 1, plan
 
 
 @pytest.mark.parametrize("oldest_first", [False, True])
@@ -55,8 +63,7 @@ def test_cursor_pages_merge_one_index_range_per_action(
                           CursorRequest(size=5, before=later.before_cursor))
     assert len(seen) == 3
     for plan in plans(core, seen):
-        read_through_the_action_index(plan, actions=2)
-        assert "Merge Append" in plan, plan
+        read_through_the_action_index(plan)
 
 
 def test_the_numbered_page_and_its_count_read_one_index_range_per_action(
@@ -69,9 +76,12 @@ def test_the_numbered_page_and_its_count_read_one_index_range_per_action(
                                  PageRequest(page=2, per_page=5))
         list_audit_events(core, admin_actor, AuditFilter(zendesk_action="update"),
                           PageRequest())
+        deep = list_audit_events(core, admin_actor, AuditFilter(zendesk_action="destroy"),
+                                 PageRequest(page=90, per_page=100))
     assert page.count == EVENTS // 1000 and len(page.items) == 5
-    count, rows, update_count, update_rows = plans(core, seen)
-    for plan, actions in ((count, 2), (rows, 2), (update_count, update),
-                          (update_rows, update)):
-        read_through_the_action_index(plan, actions)
-    assert "Merge Append" in rows and "Merge Append" in update_rows
+    assert deep.items == [] and deep.count == EVENTS // 1000
+    for plan in plans(core, seen):
+        read_through_the_action_index(plan)
+    # the same statement for two actions and for many: only the array differs
+    (count, rows, update_count, update_rows, *_) = (statement for statement, _ in seen)
+    assert (count, rows) == (update_count, update_rows)

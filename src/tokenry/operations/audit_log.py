@@ -14,7 +14,7 @@ from tokenry.domain.errors import Invalid
 from tokenry.domain.timefmt import iso
 from tokenry.operations._common import find_in_account, require_account_admin
 from tokenry.operations.context import Actor, EveryRow, Listed, Listing, Page, PageRequest
-from tokenry.operations.paging import paginate
+from tokenry.operations.paging import AnyOf, paginate
 from tokenry.storage.models import AuditEvent
 
 
@@ -48,17 +48,16 @@ class AuditFilter:
             found.append(AuditEvent.action.in_(self._zendesk_actions()))
         return found
 
-    def queries(self, account_id: int) -> list[Select[Any]]:
-        """The events as one query per tokenry action when Zendesk's action names several,
-        so each is read in page order through the (account, action, created_at, id) index
-        and a page merges them; otherwise the one query of :meth:`conditions`. (As one
-        ``IN``, PostgreSQL walks the date index and filters: slow for rare actions.)"""
+    def selection(self, account_id: int) -> Select[Any] | AnyOf:
+        """The events to list. When Zendesk's action names several of tokenry's, each is read
+        in page order through the (account, action, created_at, id) index and a page merges
+        them (as one ``IN``, PostgreSQL walks the date index and filters: slow for rare
+        actions); otherwise the one query of :meth:`conditions`."""
         actions = self._zendesk_actions()
         if len(actions) < 2:
-            return [select(AuditEvent).where(*self.conditions(account_id))]
-        shared = self._narrowing(account_id)
-        return [select(AuditEvent).where(*shared, AuditEvent.action == action)
-                for action in actions]
+            return select(AuditEvent).where(*self.conditions(account_id))
+        return AnyOf(select(AuditEvent).where(*self._narrowing(account_id)),
+                     AuditEvent.action, tuple(actions))
 
     def _zendesk_actions(self) -> list[str]:
         return sorted(actions_reading_as(self.zendesk_action)) if self.zendesk_action else []
@@ -110,7 +109,7 @@ def list_audit_events(core: Core, actor: Actor, filters: AuditFilter,
                       page: Listing | None = None) -> Listed[AuditEvent]:
     with core.db.read() as session:
         require_account_admin(session, actor, "view the audit log")
-        return paginate(session, filters.queries(actor.account_id), page or PageRequest(),
+        return paginate(session, filters.selection(actor.account_id), page or PageRequest(),
                         keys=[AuditEvent.created_at, AuditEvent.id],
                         descending=not filters.oldest_first)
 

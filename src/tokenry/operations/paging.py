@@ -12,9 +12,12 @@ still says whether more rows follow. Counting stops there, so page 1 of a list o
 costs the same as page 1 of a list of thousands. Zendesk's own offset pagination reaches no
 further than its first 10,000 rows.
 
-A listing may be given as several queries (each read through its own index, such as one per
-action of a filter naming several); the rows are their union, and each page reads at most a
-page from each, merged in the list's order.
+A listing may ask for the rows whose column holds any of several values (:class:`AnyOf`, such
+as the actions of a filter naming several). Each value's rows are read in the list's order
+through an index that leads with the column, at most as far as the page reaches, and merged.
+On PostgreSQL that is one statement of constant shape whatever the number of values (a
+``LATERAL`` index range per element of an array), so it is built, planned and cached as
+cheaply as a plain list; elsewhere, a ``UNION ALL`` of one range per value.
 """
 
 from __future__ import annotations
@@ -22,11 +25,23 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, overload
 
-from sqlalchemy import ColumnElement, Select, func, literal, select, tuple_, union_all
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    Subquery,
+    func,
+    literal,
+    select,
+    true,
+    tuple_,
+    union_all,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import QueryableAttribute, Session
 
 from tokenry.domain.errors import Invalid
@@ -42,69 +57,106 @@ from tokenry.operations.context import (
 )
 
 Key = QueryableAttribute[Any]
-Rows = Select[Any] | Sequence[Select[Any]]  # several: the union of their rows, which never meet
 COUNT_LIMIT = 10_000
 
 
+@dataclass(frozen=True, slots=True)
+class AnyOf:
+    """The rows of ``query`` whose ``column`` holds any of ``values``, read value by value
+    through an index that leads with ``column`` (after the query's own equalities) and
+    continues with the list's keys."""
+
+    query: Select[Any]
+    column: Key
+    values: tuple[Any, ...]
+
+
+Rows = Select[Any] | AnyOf
+Shape = Callable[[Select[Any]], Select[Any]]
+
+
 @overload
-def paginate(session: Session, query: Rows, listing: PageRequest | EveryRow, *,
+def paginate(session: Session, selected: Rows, listing: PageRequest | EveryRow, *,
              keys: Sequence[Key], descending: bool = False) -> Page[Any]: ...
 @overload
-def paginate(session: Session, query: Rows, listing: Listing, *,
+def paginate(session: Session, selected: Rows, listing: Listing, *,
              keys: Sequence[Key], descending: bool = False) -> Listed[Any]: ...
-def paginate(session: Session, query: Rows, listing: Listing, *,
+def paginate(session: Session, selected: Rows, listing: Listing, *,
              keys: Sequence[Key], descending: bool = False) -> Listed[Any]:
-    """``query`` selects the rows of one entity, unordered; ``keys`` (unique together, the last
+    """``selected`` names the rows of one entity, unordered; ``keys`` (unique together, the last
     one the id) order them, descending when asked."""
-    queries = [query] if isinstance(query, Select) else list(query)
     if isinstance(listing, CursorRequest):
-        return _cursor_page(session, queries, listing, keys, descending)
+        return _cursor_page(session, selected, listing, keys, descending)
     if isinstance(listing, EveryRow):
         if listing.at_most is None or \
-                _count(session, queries, listing.at_most + 1) <= listing.at_most:
-            items = _rows(session, queries, keys, descending)
+                _count(session, selected, keys, listing.at_most + 1) <= listing.at_most:
+            items = _rows(session, selected, keys, descending)
             return Page(items=items, count=len(items), request=listing)
         listing = PageRequest()  # too long for one response: its first numbered page
     bound = max(COUNT_LIMIT, listing.offset + listing.per_page)
-    counted = _count(session, queries, bound + 1)
-    items = _rows(session, queries, keys, descending, limit=listing.per_page,
+    counted = _count(session, selected, keys, bound + 1)
+    items = _rows(session, selected, keys, descending, limit=listing.per_page,
                   offset=listing.offset)
     return Page(items=items, count=min(counted, bound), request=listing,
                 more=listing.offset + len(items) < counted, exact=counted <= bound)
 
 
-def _rows(session: Session, queries: list[Select[Any]], keys: Sequence[Key], reverse: bool, *,
+def _rows(session: Session, selected: Rows, keys: Sequence[Key], reverse: bool, *,
           limit: int | None = None, offset: int = 0,
           beyond: list[Any] | None = None) -> list[Any]:
     """The rows in key order (``reverse``: descending), past the key ``beyond`` if given."""
-    # built once and shared by every part: building clauses is most of a merged page's cost
     past = None if beyond is None else _past(keys, beyond, reverse)
-    order = [key.desc() if reverse else key.asc() for key in keys]
 
     def shaped(query: Select[Any]) -> Select[Any]:
-        return (query if past is None else query.where(past)).order_by(*order)
+        return (query if past is None else query.where(past)).order_by(*_order(keys, reverse))
 
-    if len(queries) == 1:
-        return list(session.scalars(shaped(queries[0]).offset(offset).limit(limit)))
-    # Each part's keys are read in order through its own index, at most as far as the page
-    # reaches; the parts are merged (PostgreSQL: a Merge Append of index scans) and only the
-    # page's rows are then fetched whole, by id. Keys alone keep the statement small to build.
+    if isinstance(selected, Select):
+        return list(session.scalars(shaped(selected).offset(offset).limit(limit)))
+    # Each value's keys are read in order through its index, at most as far as the page
+    # reaches; the merged keys are put in order and cut to the page, and only the page's rows
+    # are then fetched whole, by id.
     reach = None if limit is None else offset + limit
-    parts = [select(*shaped(query.with_only_columns(*keys)).limit(reach).subquery().c)
-             for query in queries]
-    merged = union_all(*parts).subquery()
+    merged = _merged(session, selected,
+                     lambda query: shaped(query.with_only_columns(*keys)).limit(reach))
+    columns = [merged.c[key.key] for key in keys]
+    page = (select(*columns).order_by(*_order(columns, reverse)).offset(offset).limit(limit)
+            .subquery())
     entity, ident = keys[0].class_, keys[-1]
-    page = (select(entity).join(merged, ident == merged.c[ident.key])
-            .order_by(*(merged.c[key.key].desc() if reverse else merged.c[key.key].asc()
-                        for key in keys)))
-    return list(session.scalars(page.offset(offset).limit(limit)))
+    found = (select(entity).join(page, ident == page.c[ident.key])
+             .order_by(*_order([page.c[key.key] for key in keys], reverse)))
+    return list(session.scalars(found))
 
 
-def _count(session: Session, queries: list[Select[Any]], at_most: int) -> int:
-    """How many rows the queries select, counting no further than ``at_most``."""
-    parts = [select(literal(1)).select_from(
-        query.with_only_columns(literal(1)).limit(at_most).subquery()) for query in queries]
-    rows = parts[0] if len(parts) == 1 else union_all(*parts).limit(at_most)
+def _order(columns: Sequence[Any], reverse: bool) -> list[Any]:
+    return [column.desc() if reverse else column.asc() for column in columns]
+
+
+def _merged(session: Session, wanted: AnyOf, shape: Shape) -> Subquery:
+    """The rows ``shape`` makes of ``wanted``'s query, for each of its values in turn.
+
+    On PostgreSQL the values travel as one array: the planner then knows nothing of how many
+    rows each one holds, so ``shape`` orders by the index's keys and limits, which keeps every
+    value's part an index range scan however common or rare the planner takes it to be."""
+    if session.get_bind().dialect.name == "postgresql":
+        values = func.unnest(literal(list(wanted.values), ARRAY(wanted.column.type))) \
+            .table_valued("value").render_derived()
+        part = shape(wanted.query.where(wanted.column == values.c.value)).lateral()
+        return select(*part.c).select_from(values).join(part, true()).subquery()
+    parts = [select(*shape(wanted.query.where(wanted.column == value)).subquery().c)
+             for value in wanted.values]
+    return union_all(*parts).subquery()
+
+
+def _count(session: Session, selected: Rows, keys: Sequence[Key], at_most: int) -> int:
+    """How many rows there are, counting no further than ``at_most``."""
+    def one(query: Select[Any]) -> Select[Any]:
+        return query.with_only_columns(literal(1)).limit(at_most)
+
+    if isinstance(selected, Select):
+        rows = one(selected)
+    else:  # each value's rows in key order, so that its index is read (see _merged)
+        ordered = _merged(session, selected, lambda query: one(query).order_by(*keys))
+        rows = select(literal(1)).select_from(ordered).limit(at_most)
     return session.scalar(select(func.count()).select_from(rows.subquery())) or 0
 
 
@@ -114,7 +166,7 @@ def _past(keys: Sequence[Key], bound: list[Any], reverse: bool) -> ColumnElement
     return row < mark if reverse else row > mark
 
 
-def _cursor_page(session: Session, queries: list[Select[Any]], wanted: CursorRequest,
+def _cursor_page(session: Session, selected: Rows, wanted: CursorRequest,
                  keys: Sequence[Key], descending: bool) -> CursorPage[Any]:
     # Walking backwards is walking forwards in the reverse order, then turning the rows round.
     reverse = descending != wanted.backwards
@@ -123,7 +175,7 @@ def _cursor_page(session: Session, queries: list[Select[Any]], wanted: CursorReq
     if cursor is not None:
         field = "page[before]" if wanted.backwards else "page[after]"
         beyond = decode_cursor(cursor, keys, field)
-    rows = _rows(session, queries, keys, reverse, limit=wanted.size + 1, beyond=beyond)
+    rows = _rows(session, selected, keys, reverse, limit=wanted.size + 1, beyond=beyond)
     has_more = len(rows) > wanted.size
     items = rows[:wanted.size]
     if wanted.backwards:
