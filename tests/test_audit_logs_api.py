@@ -6,11 +6,15 @@ from __future__ import annotations
 from datetime import timedelta
 
 from fastapi.testclient import TestClient
+from sqlalchemy import event, func, select, update
 
-from tests.conftest import Clock
+from tests.conftest import ADMIN_EMAIL, Clock
 from tokenry.core import Core
+from tokenry.operations.accounts import create_account
 from tokenry.operations.context import Actor
 from tokenry.operations.create_token import create_token
+from tokenry.operations.users import create_user, update_user
+from tokenry.storage.models import AuditEvent
 
 
 def _events(client: TestClient, auth: dict[str, str], query: str = "") -> list[dict]:
@@ -102,3 +106,42 @@ def test_the_documented_actions_are_the_domains() -> None:
     documented = set(get_args(AuditLog.model_fields["action"].annotation))
     assert documented == set(ZENDESK_ACTIONS)
     assert {zendesk_action(action) for action in Action} <= documented
+
+
+
+def test_actor_name_is_the_users_name_now_read_with_the_page(
+    client: TestClient, core: Core, admin_actor: Actor, admin_auth: dict[str, str]
+) -> None:
+    """The name follows a rename; an actor who is no user of this account (the scheduler, a
+    user of another account) shows the label recorded at the time; and the names come with
+    the page, not from a read of their own."""
+    update_user(core, admin_actor, ADMIN_EMAIL, name="Ada Renamed")
+    elsewhere = create_account(core, subdomain="elsewhere")
+    stranger = create_user(core, Actor.system(elsewhere.id), email="x@elsewhere.example",
+                           name="Stranger", role="admin")
+    with core.db.transaction() as session:
+        first = session.scalar(select(func.min(AuditEvent.id))
+                               .where(AuditEvent.account_id == admin_actor.account_id))
+        session.execute(update(AuditEvent).where(AuditEvent.id == first)
+                        .values(actor_id=stranger.id, actor_label="someone@before"))
+    seen: list[str] = []
+
+    def keep(conn: object, cursor: object, statement: str, *args: object) -> None:
+        if statement.lstrip().upper().startswith("SELECT"):
+            seen.append(statement)
+
+    url = "/api/v2/audit_logs.json?page[size]=100"
+    client.get(url, headers=admin_auth)  # the account and the token are cached from now on
+    engines = {core.db.engine, core.db.read_engine}
+    for engine in engines:
+        event.listen(engine, "before_cursor_execute", keep)
+    try:
+        page = client.get(url, headers=admin_auth).json()
+    finally:
+        for engine in engines:
+            event.remove(engine, "before_cursor_execute", keep)
+    names = {e["id"]: (e["actor_id"], e["actor_name"]) for e in page["audit_logs"]}
+    assert names.pop(first) == (stranger.id, "someone@before")
+    assert {name for actor_id, name in names.values() if actor_id} == {"Ada Renamed"}
+    assert {name for actor_id, name in names.values() if not actor_id} == {"tokenry"}
+    assert len(seen) == 2, seen  # the acting admin, then the page with its names

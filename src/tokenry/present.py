@@ -146,8 +146,7 @@ def action_label(action: str) -> str:
     return action.capitalize() + ("d" if action.endswith("e") else "ed")
 
 
-def audit_json(event: AuditEvent, *, url: str | None = None,
-               actor_name: str | None = None) -> dict[str, Any]:
+def audit_json(event: AuditEvent, *, url: str | None = None) -> dict[str, Any]:
     """The event in Zendesk's vocabulary (``action``, ``source_type``), tokenry's finer action
     beside it as ``tokenry_action``. ``actor_name`` is the acting user's name (Zendesk's field);
     the label recorded at the time (an email, "tokenry scheduler") stands in when there is no
@@ -160,7 +159,7 @@ def audit_json(event: AuditEvent, *, url: str | None = None,
         "action_label": action_label(action),
         "tokenry_action": event.action,
         "actor_id": event.actor_id,
-        "actor_name": actor_name or event.actor_label,
+        "actor_name": event.actor_name or event.actor_label,
         "source_type": zendesk_source_type(event.source_type),
         "source_id": event.source_id,
         "source_label": event.source_label,

@@ -171,11 +171,6 @@ def users_by_id(core: Core, actor: Actor, user_ids: set[int]) -> list[User]:
             User.account_id == actor.account_id, User.id.in_(user_ids)).order_by(User.id)))
 
 
-def user_names(core: Core, actor: Actor, user_ids: set[int]) -> dict[int, str]:
-    """The names of some users of the account, by id (an audit event's ``actor_name``)."""
-    return {user.id: user.name for user in users_by_id(core, actor, user_ids)}
-
-
 def user_emails(core: Core, actor: Actor, user_ids: set[int]) -> dict[int, str]:
     """The emails of some users of the account, by id (for lists that show who is bound)."""
     return {user.id: user.email for user in users_by_id(core, actor, user_ids)}

@@ -16,10 +16,11 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     false,
+    select,
     true,
 )
 from sqlalchemy.engine.default import DefaultExecutionContext
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, column_property, mapped_column
 
 from tokenry.storage.types import IdType, UTCDateTime
 
@@ -280,6 +281,11 @@ class AuditEvent(Base):
     credential: Mapped[str] = mapped_column(String(32), default="", server_default="")
     changes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     change_description: Mapped[str] = mapped_column(Text, default="")
+    # Zendesk's actor_name: the acting user's name now, read with the event (none when the
+    # actor was no user of the account, or is gone)
+    actor_name: Mapped[str | None] = column_property(
+        select(User.name).where(User.id == actor_id, User.account_id == account_id)
+        .correlate_except(User).scalar_subquery())
 
 
 class UsageCounter(Base):

@@ -17,7 +17,6 @@ from tokenry.http.scopes import scoped
 from tokenry.operations.audit_log import AuditFilter, list_audit_events, show_audit_event
 from tokenry.operations.context import PageRequest
 from tokenry.operations.export_audit_log import export_audit_log
-from tokenry.operations.users import user_names
 from tokenry.present import audit_json
 from tokenry.storage.models import AuditEvent
 
@@ -72,9 +71,7 @@ Filters = Annotated[AuditFilter, Depends(audit_filter)]
 def list_audit_logs(request: Request, core: CoreDep, actor: CurrentActor, filters: Filters,
                     paging: Paging) -> dict[str, Any]:
     result = list_audit_events(core, actor, filters, paging or PageRequest())
-    names = user_names(core, actor, {e.actor_id for e in result.items if e.actor_id})
-    return page_json("audit_logs", [_json(request, e, names) for e in result.items], result,
-                     request)
+    return page_json("audit_logs", [_json(request, e) for e in result.items], result, request)
 
 
 @router.post("/export", status_code=202, operation_id="exportAuditLogs",
@@ -95,11 +92,8 @@ def export_audit_logs(core: CoreDep, actor: CurrentActor, filters: Filters) -> d
             responses=answers(schemas.AuditLogBody, 403, 404, 422))
 def show_audit_log(request: Request, core: CoreDep, actor: CurrentActor,
                    event_id: RecordId) -> dict[str, Any]:
-    event = show_audit_event(core, actor, event_id)
-    names = user_names(core, actor, {event.actor_id} if event.actor_id else set())
-    return {"audit_log": _json(request, event, names)}
+    return {"audit_log": _json(request, show_audit_event(core, actor, event_id))}
 
 
-def _json(request: Request, event: AuditEvent, names: dict[int, str]) -> dict[str, Any]:
-    return audit_json(event, url=resource_url(request, "audit_logs", event.id),
-                      actor_name=names.get(event.actor_id) if event.actor_id else None)
+def _json(request: Request, event: AuditEvent) -> dict[str, Any]:
+    return audit_json(event, url=resource_url(request, "audit_logs", event.id))
