@@ -10,6 +10,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import event
 
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD
 from tokenry.core import Core
@@ -145,8 +146,20 @@ def test_the_whole_token_list_answers_every_token_up_to_the_large_account_limit(
     assert len(whole["api_tokens"]) == whole["count"] == 105 and whole["next_page"] is None
     # an account past the limit (only by import) gets its first numbered page, which leads on
     monkeypatch.setattr(api_tokens, "LARGE_LIMIT", 104)
-    first = client.get("/api/v2/api_tokens.json?include_users=true", headers=admin_auth).json()
+    counts: list[str] = []
+
+    def keep(conn: object, cursor: object, statement: str, *args: object) -> None:
+        if "count(" in statement:
+            counts.append(statement)
+
+    event.listen(core.db.read_engine, "before_cursor_execute", keep)
+    try:
+        first = client.get("/api/v2/api_tokens.json?include_users=true",
+                           headers=admin_auth).json()
+    finally:
+        event.remove(core.db.read_engine, "before_cursor_execute", keep)
     assert len(first["api_tokens"]) == 100 and first["count"] == 105
+    assert len(counts) == 1, counts  # the whole list's count serves page 1 too
     assert first["users"]  # the side-loading still applies
     second = client.get(first["next_page"], headers=admin_auth).json()
     assert parse_qs(urlsplit(first["next_page"]).query)["include_users"] == ["true"]

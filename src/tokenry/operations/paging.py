@@ -87,14 +87,18 @@ def paginate(session: Session, selected: Rows, listing: Listing, *,
     one the id) order them, descending when asked."""
     if isinstance(listing, CursorRequest):
         return _cursor_page(session, selected, listing, keys, descending)
+    counted = None
     if isinstance(listing, EveryRow):
-        if listing.at_most is None or \
-                _count(session, selected, keys, listing.at_most + 1) <= listing.at_most:
+        if listing.at_most is not None:
+            # as far as page 1 counts: a list too long for one response is counted once
+            counted = _count(session, selected, keys, max(COUNT_LIMIT, listing.at_most) + 1)
+        if counted is None or counted <= (listing.at_most or 0):
             items = _rows(session, selected, keys, descending)
             return Page(items=items, count=len(items), request=listing)
         listing = PageRequest()  # too long for one response: its first numbered page
     bound = max(COUNT_LIMIT, listing.offset + listing.per_page)
-    counted = _count(session, selected, keys, bound + 1)
+    if counted is None:
+        counted = _count(session, selected, keys, bound + 1)
     items = _rows(session, selected, keys, descending, limit=listing.per_page,
                   offset=listing.offset)
     return Page(items=items, count=min(counted, bound), request=listing,
