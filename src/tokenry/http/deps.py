@@ -29,6 +29,12 @@ def get_core(request: Request) -> Core:
     return core
 
 
+# The dependencies that do no I/O are ``async``: FastAPI runs every plain ``def`` dependency on
+# a worker thread, a hand-off that costs more than their work.
+async def core_dependency(request: Request) -> Core:
+    return get_core(request)
+
+
 def client_ip(request: Request) -> str:
     client = request.scope.get("client")
     return str(client[0]) if client else "unknown"
@@ -164,7 +170,7 @@ async def count_shared_request(core: Core, scope: Scope, identity: Identity) -> 
 CurrentIdentity = Annotated[Identity, Depends(authenticate)]
 
 
-def current_actor(request: Request, identity: CurrentIdentity) -> Actor:
+async def current_actor(request: Request, identity: CurrentIdentity) -> Actor:
     by_token = identity.token_id is not None or identity.oauth_token_id is not None
     credential = (f"token {identity.token_id}" if identity.token_id is not None
                   else f"oauth token {identity.oauth_token_id}" if by_token else "password")
@@ -176,4 +182,4 @@ def current_actor(request: Request, identity: CurrentIdentity) -> Actor:
 
 
 CurrentActor = Annotated[Actor, Depends(current_actor)]
-CoreDep = Annotated[Core, Depends(get_core)]
+CoreDep = Annotated[Core, Depends(core_dependency)]

@@ -33,7 +33,7 @@ COUNTED = (f"`count` is exact up to {COUNT_LIMIT:,} rows, or up to the end of th
            f"whether more follow). Cursor pagination never counts.")
 
 
-def listing(
+async def listing(  # no I/O: run on the event loop, not a worker thread
     page: Annotated[int | None, Query(
         ge=1, le=MAX_PAGE, description=f"Offset pagination: the page number. {COUNTED}")] = None,
     per_page: Annotated[int | None, Query(

@@ -26,7 +26,7 @@ READING = frozenset({"GET", "HEAD"})
 class RequireScope:
     resource: str
 
-    def __call__(self, request: Request, identity: CurrentIdentity) -> None:
+    async def __call__(self, request: Request, identity: CurrentIdentity) -> None:
         level = READ if request.method in READING else WRITE
         if not allows(identity.scopes, self.resource, level):
             raise InsufficientScope(required(self.resource, level))

@@ -24,7 +24,7 @@ router = APIRouter(prefix="/api/v2/audit_logs", tags=["audit logs"],
                    dependencies=[scoped("audit_logs")])
 
 
-def audit_filter(
+async def audit_filter(  # no I/O: run on the event loop, not a worker thread
     source_type: Annotated[str | None, Query(
         alias="filter[source_type]", max_length=64, pattern=PLAIN,
         description="Zendesk's `apitoken`, or any source type an event shows")] = None,
