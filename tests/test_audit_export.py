@@ -241,6 +241,8 @@ def test_more_events_than_an_export_holds_is_refused(
     with pytest.raises(Invalid) as refused:
         export_audit_log(core, admin_actor, AuditFilter(), limit=2)
     assert "filter[created_at]" in refused.value.details and _exports(core) == []
+    [reason] = refused.value.details["filter[created_at]"]
+    assert "more than the 2 events an export holds" in reason
     tokens = AuditFilter(source_type="api_token")
     assert export_audit_log(core, admin_actor, tokens, limit=3).count == 3
     with pytest.raises(Invalid) as too_large:
