@@ -58,6 +58,8 @@ class Topology:
     nodes: tuple[Node, Node]
     proxy: Nginx
     admin: dict[str, str]  # an admin's Basic credential
+    env: dict[str, str]  # the nodes' environment, for the CLI
+    home: Path
 
     @property
     def url(self) -> str:
@@ -208,9 +210,12 @@ def topology(nginx: str, postgres_url: str,
                                       prefix / "tokenry.access.log", port)
 
         with running_nginx(nginx, server_conf) as proxy:
-            yield Topology(nodes, proxy, admin)
+            yield Topology(nodes, proxy, admin, env, tmp_path)
+            # auth_request logs every answer it does not pass on; the config turns a 429
+            # into a 429 (test_tokenrys_429_reaches_the_client_through_nginx)
             complaints = [line for line in (proxy.prefix / "error.log").read_text().splitlines()
-                          if "[notice]" not in line and "[info]" not in line]
+                          if "[notice]" not in line and "[info]" not in line
+                          and "auth request unexpected status: 429" not in line]
             assert complaints == []  # e.g. an uninitialized variable in the shipped config
     finally:
         for process in (*(n.process for n in nodes), backend):
@@ -342,3 +347,31 @@ def test_the_failure_throttle_counts_a_clients_failures_on_both_nodes_together(
     assert verify(1, topology.admin) == 429
     assert verify(0, wrong) == 401  # the 21st guess: limit + nodes - 1
     assert [verify(0, wrong), verify(0, topology.admin), verify(1, wrong)] == [429, 429, 429]
+
+
+def test_tokenrys_429_reaches_the_client_through_nginx_with_its_retry_after(
+    topology: Topology,
+) -> None:
+    """auth_request alone turns any answer but 2xx, 401 and 403 into a 500; the shipped
+    config gives tokenry's 429 back. An account of its own, so its rate limit of 3 requests
+    a minute holds back no other test."""
+    def cli(*args: str) -> str:
+        return _run(topology.env, topology.home, *args)
+
+    cli("accounts", "create", "limited")
+    cli("users", "create", "--account", "limited", "--email", "boss@limited.test",
+        "--name", "Boss", "--role", "admin")
+    cli("settings", "set", "rate_limit_per_minute", "3", "--account", "limited")
+    secret = json.loads(cli("tokens", "create", "--account", "limited", "--user",
+                            "boss@limited.test", "--json"))["api_token"]["token"]
+    auth = basic("boss@limited.test", secret) | {"Host": "limited.localhost"}
+    mark = len(topology.access_log())
+    answers = [requests.get(f"{topology.url}/service/limited/{n}", headers=auth,
+                            timeout=TIMEOUT) for n in range(5)]
+    assert [a.status_code for a in answers] == [200, 200, 200, 429, 429], \
+        [a.text for a in answers]
+    refused = answers[-1]
+    assert 0 < int(refused.headers["Retry-After"]) <= 60
+    assert refused.json()["error"] == "TooManyRequests"
+    assert [line["status"] for line in topology.log_after(mark, 5)] == \
+        ["200"] * 3 + ["429"] * 2
