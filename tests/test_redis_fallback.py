@@ -220,6 +220,41 @@ def test_usage_queued_in_redis_lands_once_even_when_a_drain_fails(
         store.close()
 
 
+
+def test_a_drain_written_but_not_forgotten_is_not_counted_twice(
+        core: Core, admin_actor: Actor, prefix: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The database committed the drain's counts, then Redis failed before the batches were
+    deleted: the next drain, on another node, finds the same batches and writes nothing."""
+    stores = [shared_module.SharedStore(REDIS_URL, prefix, 1.0, core.metrics) for _ in "ab"]
+    first, second = (UsageRecorder(shared=store) for store in stores)
+    token_id = create_token(core, admin_actor, description="t").token.id
+    for _ in range(3):
+        first.record(admin_actor.account_id, token_id, admin_actor.user_id, "10.0.0.1", "ua",
+                     "GET /x", core.clock())
+    client = redis.Redis.from_url(REDIS_URL)
+    forget_fails = stores[0]._sync.delete
+
+    def fails(*keys: str) -> int:
+        if f"{prefix}usage:draining" in keys:
+            raise redis.ConnectionError("Redis went away after the database committed")
+        return forget_fails(*keys)
+
+    monkeypatch.setattr(stores[0]._sync, "delete", fails)
+    first.flush(core.db)
+    assert usage_total(core) == 3 and client.llen(f"{prefix}usage:draining") == 1
+    second.flush(core.db)  # the same batches again, under the same drain id
+    assert usage_total(core) == 3
+    assert client.exists(f"{prefix}usage:pending", f"{prefix}usage:draining",
+                         f"{prefix}usage:drain_id", f"{prefix}usage:lock") == 0
+    # and the next drain, a new one, is written as usual
+    second.record(admin_actor.account_id, token_id, admin_actor.user_id, "10.0.0.1", "ua",
+                  "GET /x", core.clock())
+    second.flush(core.db)
+    assert usage_total(core) == 4
+    client.close()
+    for store in stores:
+        store.close()
+
 def test_while_no_node_can_write_the_queue_in_redis_stays_bounded(
         core: Core, admin_actor: Actor, prefix: str, monkeypatch: pytest.MonkeyPatch,
         caplog: pytest.LogCaptureFixture) -> None:

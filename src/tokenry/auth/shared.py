@@ -43,6 +43,9 @@ WINDOW = 60  # the rate limit's window, aligned to the epoch minute on every nod
 USAGE_LOCK_MS = 300_000  # a drain that takes longer than this may be repeated
 Operation = Literal["throttle", "rate_limit", "usage"]
 
+# Take the queue for a drain and name the drain, at once; 0 when nothing is queued.
+_TAKE = "if redis.call('exists', KEYS[1]) == 0 then return 0 end " \
+        "redis.call('rename', KEYS[1], KEYS[2]) redis.call('set', KEYS[3], ARGV[1]) return 1"
 # Delete the lock only if it is still ours (it may have expired and been taken since).
 _RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) " \
            "else return 0 end"
@@ -202,27 +205,33 @@ class SharedStore:
         self._succeeded()
         return max(int(length) - max_batches, 0)
 
-    def drain_usage(self, write: Callable[[list[bytes]], Any]) -> int | None:
+    def drain_usage(self, write: Callable[[list[bytes], str], Any]) -> int | None:
         """If no other node is draining: hand every queued batch to ``write`` (one database
-        transaction), then forget them. ``None`` when another node holds the lock or Redis is
-        down. A batch is forgotten only after ``write`` returned; a drain interrupted before
-        that leaves its batches in the draining key, which the next drain takes first."""
+        transaction) with the drain's id, then forget them. ``None`` when another node holds
+        the lock or Redis is down. A batch is forgotten only after ``write`` returned; a drain
+        interrupted before that leaves its batches in the draining key, which the next drain
+        takes first, under the same id: ``write`` records the id with what it writes, so a
+        drain whose batches reached the database but were not forgotten is not counted
+        twice."""
         if not self._usable():
             return None
         pending, draining = f"{self.prefix}usage:pending", f"{self.prefix}usage:draining"
+        named = f"{self.prefix}usage:drain_id"
         lock, me = f"{self.prefix}usage:lock", uuid.uuid4().hex
         try:
             if not self._sync.set(lock, me, nx=True, px=USAGE_LOCK_MS):
                 return None
             try:
-                if not self._sync.exists(draining):
-                    try:
-                        self._sync.rename(pending, draining)
-                    except redis.ResponseError:  # nothing queued
-                        return 0
+                if not self._sync.exists(draining) and \
+                        not self._sync.eval(_TAKE, 3, pending, draining, named, me):
+                    return 0  # nothing queued
+                drain = self._sync.get(named)
+                if drain is None:  # left by a version that did not name its drains
+                    self._sync.set(named, me)
+                    drain = me.encode()
                 batches = cast(list[bytes], self._sync.lrange(draining, 0, -1))
-                write(batches)
-                self._sync.delete(draining)
+                write(batches, cast(bytes, drain).decode())
+                self._sync.delete(draining, named)
             finally:
                 self._sync.eval(_RELEASE, 1, lock, me)
         except redis.RedisError as error:

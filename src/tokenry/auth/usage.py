@@ -29,15 +29,16 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TypeVar
 
-from sqlalchemy import Connection, bindparam, or_, update
+from sqlalchemy import Connection, bindparam, insert, or_, select, update
 from sqlalchemy.dialects import sqlite
 
 from tokenry.auth.shared import SharedStore
 from tokenry.storage.database import Database
-from tokenry.storage.models import ApiToken, OAuthToken, UsageCounter
+from tokenry.storage.models import ApiToken, OAuthToken, ServerInfo, UsageCounter
 
 log = logging.getLogger("tokenry.usage")
 
+LAST_DRAIN = "usage_drain"  # server_info: the last drain of the Redis queue written
 BUFFER_LIMIT = 100_000  # uses held in memory; about 30 MB at most
 FLUSH_BATCH = 1_000  # rows per statement
 REDIS_BATCHES = 10_000  # flushes queued in Redis while no node can write them
@@ -129,9 +130,9 @@ class UsageRecorder:
                             "their last-used times and counts are lost", dropped)
         written = [0]
 
-        def write(batches: list[bytes]) -> None:
+        def write(batches: list[bytes], drain: str) -> None:
             last, counts, oauth = _merge(batches)
-            _write(db, last, counts, oauth)
+            _write(db, last, counts, oauth, drain=drain)
             written[0] = len(last) + len(counts) + len(oauth)
 
         shared.drain_usage(write)
@@ -153,14 +154,36 @@ class UsageRecorder:
 
 
 def _write(db: Database, last: dict[int, LastUse], counts: Counter[BucketKey],
-           oauth_uses: dict[int, datetime]) -> None:
+           oauth_uses: dict[int, datetime], *, drain: str | None = None) -> None:
+    """One transaction. ``drain`` names a drain of the Redis queue: it is recorded with the
+    counts, and a drain already recorded writes nothing (its batches were written, but Redis
+    could not be told so)."""
     with db.engine.begin() as connection:
+        if drain is not None and not _first_time(connection, drain):
+            log.info("usage drain %s was already written; not counting it twice", drain)
+            return
         if db.is_postgres:
             _write_postgres(connection, last, counts, oauth_uses)
         else:
             _write_oauth_uses(connection, oauth_uses)
             _write_last_uses(connection, last)
             _upsert_counts(connection, counts)
+
+
+def _first_time(connection: Connection, drain: str) -> bool:
+    """Record ``drain`` as the last one written, unless it already is (the row is locked for
+    the transaction, so two nodes never both count the same drain)."""
+    recorded = connection.execute(
+        select(ServerInfo.value).where(ServerInfo.key == LAST_DRAIN).with_for_update()
+    ).scalar_one_or_none()
+    if recorded == drain:
+        return False
+    if recorded is None:
+        connection.execute(insert(ServerInfo).values(key=LAST_DRAIN, value=drain))
+    else:
+        connection.execute(update(ServerInfo).where(ServerInfo.key == LAST_DRAIN)
+                           .values(value=drain))
+    return True
 
 
 def _encode(last: dict[int, LastUse], counts: Counter[BucketKey],
