@@ -8,4 +8,5 @@ from datetime import UTC, datetime
 def iso(moment: datetime | None) -> str | None:
     if moment is None:
         return None
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    # isoformat is faster than strftime (a list page shows hundreds of these); the same text
+    return moment.astimezone(UTC).isoformat(timespec="seconds")[:-6] + "Z"
