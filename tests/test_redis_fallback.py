@@ -242,7 +242,7 @@ def test_a_drain_written_but_not_forgotten_is_not_counted_twice(
     monkeypatch.setattr(stores[0]._sync, "delete", fails)
     first.flush(core.db)
     assert usage_total(core) == 3 and client.llen(f"{prefix}usage:draining") == 1
-    second.flush(core.db)  # the same batches again, under the same drain id
+    assert second.flush(core.db) == 0  # the same batches again, under the same drain id
     assert usage_total(core) == 3
     assert client.exists(f"{prefix}usage:pending", f"{prefix}usage:draining",
                          f"{prefix}usage:drain_id", f"{prefix}usage:lock") == 0

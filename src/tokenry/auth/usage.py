@@ -132,8 +132,8 @@ class UsageRecorder:
 
         def write(batches: list[bytes], drain: str) -> None:
             last, counts, oauth = _merge(batches)
-            _write(db, last, counts, oauth, drain=drain)
-            written[0] = len(last) + len(counts) + len(oauth)
+            if _write(db, last, counts, oauth, drain=drain):
+                written[0] = len(last) + len(counts) + len(oauth)
 
         shared.drain_usage(write)
         return written[0]
@@ -154,20 +154,21 @@ class UsageRecorder:
 
 
 def _write(db: Database, last: dict[int, LastUse], counts: Counter[BucketKey],
-           oauth_uses: dict[int, datetime], *, drain: str | None = None) -> None:
-    """One transaction. ``drain`` names a drain of the Redis queue: it is recorded with the
-    counts, and a drain already recorded writes nothing (its batches were written, but Redis
-    could not be told so)."""
+           oauth_uses: dict[int, datetime], *, drain: str | None = None) -> bool:
+    """One transaction; False when it wrote nothing. ``drain`` names a drain of the Redis
+    queue: it is recorded with the counts, and a drain already recorded writes nothing (its
+    batches were written, but Redis could not be told so)."""
     with db.engine.begin() as connection:
         if drain is not None and not _first_time(connection, drain):
             log.info("usage drain %s was already written; not counting it twice", drain)
-            return
+            return False
         if db.is_postgres:
             _write_postgres(connection, last, counts, oauth_uses)
         else:
             _write_oauth_uses(connection, oauth_uses)
             _write_last_uses(connection, last)
             _upsert_counts(connection, counts)
+    return True
 
 
 def _first_time(connection: Connection, drain: str) -> bool:
