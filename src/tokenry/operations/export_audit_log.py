@@ -34,7 +34,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Row, func, select
+from sqlalchemy import Row, select
 from sqlalchemy.orm import Session
 
 from tokenry.core import Core
@@ -47,6 +47,7 @@ from tokenry.notify.outbox import Attachment, email_problem, enqueue
 from tokenry.operations._common import audit, require_account_admin
 from tokenry.operations.audit_log import AuditFilter
 from tokenry.operations.context import Actor
+from tokenry.operations.paging import count_up_to
 from tokenry.storage.models import AuditEvent, User
 
 ROW_LIMIT = 100_000  # bounds the request's time; rows are 150-350 bytes of CSV
@@ -79,9 +80,8 @@ def export_audit_log(core: Core, actor: Actor, filters: AuditFilter, *,
         _requester(session, core, actor)
         # counted no further than one past the limit: a refusal of a million-event log
         # costs what one of a hundred thousand and one does
-        found = select(AuditEvent.id).where(*filters.conditions(actor.account_id)) \
-            .limit(limit + 1).subquery()
-        if (session.scalar(select(func.count()).select_from(found)) or 0) > limit:
+        selected = select(AuditEvent).where(*filters.conditions(actor.account_id))
+        if count_up_to(session, selected, limit + 1) > limit:
             raise Invalid.field("filter[created_at]", f"selects more than the {limit:,} "
                                 f"events an export holds, so {SHORTER}")
         compressed, count = _csv(session, filters, actor.account_id, limit, max_bytes)

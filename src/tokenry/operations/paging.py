@@ -152,16 +152,18 @@ def _merged(session: Session, wanted: AnyOf, shape: Shape) -> Subquery:
 
 
 def _count(session: Session, selected: Rows, keys: Sequence[Key], at_most: int) -> int:
-    """How many rows there are, counting no further than ``at_most``."""
-    def one(query: Select[Any]) -> Select[Any]:
-        return query.with_only_columns(literal(1)).limit(at_most)
-
     if isinstance(selected, Select):
-        rows = one(selected)
-    else:  # each value's rows in key order, so that its index is read (see _merged)
-        ordered = _merged(session, selected, lambda query: one(query).order_by(*keys))
-        rows = select(literal(1)).select_from(ordered).limit(at_most)
-    return session.scalar(select(func.count()).select_from(rows.subquery())) or 0
+        return count_up_to(session, selected, at_most)
+    # each value's rows in key order, so that its index is read (see _merged)
+    ordered = _merged(session, selected, lambda query: query.with_only_columns(literal(1))
+                      .limit(at_most).order_by(*keys))
+    return count_up_to(session, select(literal(1)).select_from(ordered), at_most)
+
+
+def count_up_to(session: Session, query: Select[Any], at_most: int) -> int:
+    """How many rows ``query`` selects, counting no further than ``at_most``."""
+    rows = query.with_only_columns(literal(1)).limit(at_most).subquery()
+    return session.scalar(select(func.count()).select_from(rows)) or 0
 
 
 def _past(keys: Sequence[Key], bound: list[Any], reverse: bool) -> ColumnElement[bool]:
