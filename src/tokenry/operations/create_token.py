@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tokenry.core import Core
@@ -14,9 +14,15 @@ from tokenry.domain import token_format
 from tokenry.domain.audit import Action, SourceType
 from tokenry.domain.errors import Forbidden, Invalid
 from tokenry.domain.scopes import beyond, normalise
-from tokenry.domain.tokens import check_room_for_one_more, validate_description, validate_expiry
+from tokenry.domain.tokens import (
+    LARGE_LIMIT,
+    check_room_for_one_more,
+    validate_description,
+    validate_expiry,
+)
 from tokenry.operations._common import audit, require_token_admin, token_label
 from tokenry.operations.context import Actor
+from tokenry.operations.paging import count_up_to
 from tokenry.storage.models import Account, ApiToken, User
 from tokenry.storage.queries import account_settings
 
@@ -62,9 +68,9 @@ def issue_token(session: Session, core: Core, actor: Actor, *, description: str 
         select(Account).where(Account.id == actor.account_id).with_for_update()
     )
     assert account is not None
-    count = session.scalar(
-        select(func.count()).select_from(ApiToken).where(ApiToken.account_id == account.id)
-    ) or 0
+    # counted no further than the largest limit: enough to apply either
+    count = count_up_to(session, select(ApiToken).where(ApiToken.account_id == account.id),
+                        LARGE_LIMIT)
     check_room_for_one_more(large_limit=account.large_token_limit, current_count=count)
     if count > 256 and not account.large_token_limit:
         account.large_token_limit = True  # grandfathered: keep 2048 once above 256
